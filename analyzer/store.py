@@ -1,0 +1,133 @@
+"""The DuckDB store: one database file, the DDL in one place, the schema version.
+
+Tables written by the importers live here (``events``, ``rejected``, ``imports``,
+``meta``). The replay and the rules own the DDL of the tables they derive
+(``analyzer/replay/schema.py``, ``analyzer/rules/store.py``) and rebuild them from
+``events``; they never change the imported tables.
+
+Values always travel as bound parameters; identifiers go through :func:`quote_identifier`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from analyzer.errors import DatabaseLockedError, InputUnreadableError
+from analyzer.events import FIELD_TYPES
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = "analyzer.duckdb"
+
+
+def quote_identifier(name: str) -> str:
+    """Quote an SQL identifier for DuckDB (double quotes, embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+_EVENT_COLUMNS = ",\n    ".join(
+    f"{quote_identifier(name)} {sql_type}" for name, sql_type in FIELD_TYPES.items()
+)
+
+IMPORT_TABLES_DDL = f"""
+CREATE TABLE IF NOT EXISTS meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id BIGINT NOT NULL,         -- unique across the database
+    {_EVENT_COLUMNS},
+    ts_raw VARCHAR,                   -- the timestamp as written in the log
+    ts_naive BOOLEAN DEFAULT false,   -- the timestamp had no offset and was taken as UTC
+    extra JSON,                       -- unknown fields, kept as a JSON object (NULL if none)
+    origin VARCHAR DEFAULT 'native',  -- the source format (native, fal_requests, otel, nginx, ...)
+    inferred BOOLEAN DEFAULT false,   -- synthesised by an importer, not written by anyone
+    file VARCHAR NOT NULL,            -- provenance: the file it came from ...
+    line_no BIGINT NOT NULL,          -- ... and its 1-based line number there
+    import_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    file VARCHAR NOT NULL,
+    line_no BIGINT NOT NULL,
+    raw VARCHAR,                      -- the line, truncated to {{max_raw}} characters
+    reason VARCHAR NOT NULL,
+    import_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS imports (
+    import_id INTEGER PRIMARY KEY,
+    path VARCHAR NOT NULL,            -- absolute path of the file
+    format VARCHAR NOT NULL,
+    size_bytes BIGINT,                -- bytes of the file at import time
+    content_hash VARCHAR,             -- hash of the imported prefix (first size_bytes bytes)
+    first_line BIGINT,                -- first line number read by this import
+    lines BIGINT,                     -- lines read by this import (blank lines included)
+    events BIGINT,
+    rejected BIGINT,
+    naive_timestamps BIGINT,
+    unknown_events BIGINT,
+    imported_at TIMESTAMPTZ,
+    seconds DOUBLE
+);
+"""
+
+MAX_RAW_CHARS = 2000
+
+
+def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and for writers, create or upgrade) the database; UTC session time zone.
+
+    Raises :class:`DatabaseLockedError` when another process holds the file for writing.
+    """
+    target = str(path)
+    if read_only and target != ":memory:" and not Path(target).exists():
+        raise InputUnreadableError(f"database not found: {target}")
+    try:
+        con = duckdb.connect(target, read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise DatabaseLockedError(
+                f"database {target} is locked by another process; close it (dashboard, notebook, "
+                "other import) or use --db with another file"
+            ) from None
+        raise InputUnreadableError(f"cannot open database {target}: {_first_line(text)}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the import tables if missing and record the schema version."""
+    con.execute(IMPORT_TABLES_DDL.replace("{max_raw}", str(MAX_RAW_CHARS)))
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+    )
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def next_event_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The first free ``event_id``; importers number their rows from here."""
+    row = con.execute("SELECT coalesce(max(event_id), 0) + 1 FROM events").fetchone()
+    return int(row[0]) if row else 1
+
+
+def _first_line(text: str) -> str:
+    return re.split(r"[\r\n]", text.strip(), maxsplit=1)[0]
