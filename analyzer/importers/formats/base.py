@@ -1,0 +1,268 @@
+"""What every foreign-format importer shares: the mapped row, the format record, and helpers.
+
+An importer for a foreign format is a pure mapping: source records -> rows of the native
+``events`` table. A row is a plain dict whose keys are native fields (``analyzer.events.
+FIELD_TYPES``) plus the provenance columns ``line_no``, ``ts_raw``, ``ts_naive``, ``extra``
+(a dict of unmapped source fields, or None) and ``inferred``. The registry adds ``origin``,
+``file``, ``import_id`` and ``event_id`` when it inserts them.
+
+A record that cannot become an event is a :class:`Rejected` (line number, raw text, reason):
+nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from analyzer.events import FIELD_TYPES
+
+Row = dict[str, Any]
+"""One mapped event: native fields + line_no, ts_raw, ts_naive, extra, inferred."""
+
+ROW_KEYS: tuple[str, ...] = (*FIELD_TYPES, "ts_raw", "ts_naive", "extra", "inferred", "line_no")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A source record that could not be mapped, kept with its reason."""
+
+    line_no: int
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser may know about the file besides its lines."""
+
+    path: Path
+    mtime: datetime | None = None
+
+
+Item = Row | Rejected
+Parser = Callable[[Iterable[str], ParseContext], Iterator[Item]]
+Sniffer = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class Format:
+    """A foreign log format: a name (also the ``origin`` of its events), a sniffer over the
+    first kilobytes of a file, and a parser from its lines to mapped rows."""
+
+    name: str
+    description: str
+    sniff: Sniffer
+    parse: Parser
+    examples: tuple[str, ...] = field(default=())
+
+
+class TimestampError(ValueError):
+    """A timestamp that cannot be read."""
+
+
+_FRACTION = re.compile(r"(\.\d+)")
+
+
+def parse_ts(value: Any) -> tuple[datetime, bool]:
+    """Read an RFC 3339 / ISO 8601 string or Unix seconds; return (UTC time, was_naive).
+
+    A string without an offset is taken as UTC (``was_naive`` true). Fractions longer than
+    microseconds are truncated.
+    """
+    if isinstance(value, bool) or value is None:
+        raise TimestampError(f"invalid ts: {value!r}")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), tz=UTC), False
+    if not isinstance(value, str) or not value.strip():
+        raise TimestampError(f"invalid ts: {value!r}")
+    text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
+    text = _FRACTION.sub(lambda m: m.group(1)[:7], text, count=1)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise TimestampError(f"invalid ts: {value!r}") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC), True
+    return parsed.astimezone(UTC), False
+
+
+def from_unix_nanos(value: Any) -> datetime:
+    """OTLP's ``*UnixNano`` (a decimal string or an integer) as a UTC time."""
+    nanos = int(value)
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=nanos // 1000)
+
+
+def make_row(
+    ts: datetime,
+    source: str,
+    event: str,
+    *,
+    line_no: int,
+    ts_raw: str | None = None,
+    ts_naive: bool = False,
+    inferred: bool = False,
+    extra: dict[str, Any] | None = None,
+    **fields: Any,
+) -> Row:
+    """Build one mapped row; unknown keyword fields are an error (a typo, not data)."""
+    unknown = set(fields) - set(FIELD_TYPES)
+    if unknown:
+        raise TypeError(f"not native fields: {sorted(unknown)}")
+    row: Row = dict.fromkeys(FIELD_TYPES)
+    row.update(fields)
+    row.update(
+        ts=ts,
+        source=source,
+        event=event,
+        ts_raw=ts_raw if ts_raw is not None else ts.isoformat(),
+        ts_naive=ts_naive,
+        inferred=inferred,
+        extra=extra or None,
+        line_no=line_no,
+    )
+    return row
+
+
+class _Lines:
+    """Incremental offset -> 1-based line number (offsets must not decrease)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+
+    def at(self, offset: int) -> int:
+        if offset < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.text.count("\n", self.pos, offset)
+        self.pos = offset
+        return self.line
+
+
+_WS = re.compile(r"\s*")
+_DECODER = json.JSONDecoder()
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    match = _WS.match(text, pos)
+    return match.end() if match else pos
+
+
+def _iter_spans(text: str) -> Iterator[tuple[int, int, Any] | Rejected]:
+    """(start offset, end offset, value) of concatenated JSON values, or a Rejected line."""
+    lines = _Lines(text)
+    pos = _skip_ws(text, 0)
+    while pos < len(text):
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            nl = text.find("\n", pos)
+            stop = len(text) if nl < 0 else nl
+            yield Rejected(lines.at(pos), text[pos:stop][:2000], "not JSON")
+            pos = _skip_ws(text, stop)
+            continue
+        yield pos, end, value
+        pos = _skip_ws(text, end)
+
+
+def iter_json_values(text: str) -> Iterator[tuple[int, Any] | Rejected]:
+    """Concatenated JSON values (JSON lines, pretty-printed objects one after the other).
+
+    Yields (line number where the value starts, value); on malformed input yields one
+    :class:`Rejected` for the offending line and resumes at the next line.
+    """
+    lines = _Lines(text)
+    for item in _iter_spans(text):
+        if isinstance(item, Rejected):
+            yield item
+        else:
+            yield lines.at(item[0]), item[2]
+
+
+def iter_items(
+    text: str, keys: tuple[str, ...] = ("items",)
+) -> Iterator[tuple[int, Any] | Rejected]:
+    """Records of a file of pages (``{"items": [...], ...}``), bare arrays, or JSON lines.
+
+    Each top-level value that is an object holding one of ``keys`` as a list yields its
+    elements; a top-level array yields its elements; any other object is a record itself.
+    Line numbers point at each record's first line, also inside pretty-printed pages.
+    """
+    lines = _Lines(text)
+    for item in _iter_spans(text):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        start, end, obj = item
+        key = None
+        if isinstance(obj, dict):
+            key = next((k for k in keys if isinstance(obj.get(k), list)), None)
+            if key is None:
+                yield lines.at(start), obj
+                continue
+            elements = obj[key]
+        elif isinstance(obj, list):
+            elements = obj
+        else:
+            yield lines.at(start), obj
+            continue
+        yield from _locate_elements(text, lines, start, end, key, elements)
+
+
+def _locate_elements(
+    text: str, lines: _Lines, start: int, end: int, key: str | None, elements: list[Any]
+) -> Iterator[tuple[int, Any]]:
+    """Pair each element of a page's list with the line it starts on."""
+    first = lines.at(start)
+    if "\n" not in text[start:end]:
+        for element in elements:  # a page on one line: every record is on that line
+            yield first, element
+        return
+    pos = start
+    if key is not None:
+        found = text.find(json.dumps(key), start, end)
+        pos = text.find("[", found, end) if found >= 0 else -1
+    else:
+        pos = text.find("[", start, end)
+    if pos < 0:  # pragma: no cover - a key spelled with escapes
+        for element in elements:
+            yield first, element
+        return
+    pos += 1
+    for element in elements:
+        pos = _skip_ws(text, pos)
+        try:
+            _, stop = _DECODER.raw_decode(text, pos)
+        except json.JSONDecodeError:  # pragma: no cover - the page decoded as a whole
+            yield first, element
+            continue
+        yield lines.at(pos), element
+        pos = _skip_ws(text, stop)
+        if pos < len(text) and text[pos] == ",":
+            pos += 1
+
+
+def compact(value: Any, limit: int = 2000) -> str:
+    """A record as one short line of JSON (for ``rejected.raw``)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)[:limit]
+
+
+def as_str(value: Any) -> str | None:
+    """A non-empty string, or None (``-`` and empty strings count as missing)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text in ("", "-") else text
+
+
+def head_json_keys(head: str, *keys: str) -> bool:
+    """All of ``keys`` appear as JSON keys in the sniffed head."""
+    return all(f'"{k}"' in head for k in keys)

@@ -1,0 +1,171 @@
+"""nginx access logs: the combined format extended with the upstream lists.
+
+The expected ``log_format`` (documented in docs/formats.md)::
+
+    log_format analyzer '$remote_addr - $remote_user [$time_local] "$request" '
+                        '$status $body_bytes_sent "$http_referer" "$http_user_agent" '
+                        '"$upstream_addr" "$upstream_status" "$upstream_response_time" '
+                        '$request_time $msec "$http_x_fal_request_id" $request_id';
+
+The three upstream lists are required (quoted or not); everything after them is optional, in
+that order. ``"503, 503, 200"`` is three attempts (``, `` separates attempts, `` : ``
+separates upstream groups after an internal redirect). Per line (one request):
+
+- ``request.received`` at the end time minus ``$request_time`` (the end time is ``$msec``
+  when present, else ``$time_local``, whole seconds);
+- per attempt ``attempt.dispatched`` (runner id = the upstream address) and
+  ``attempt.finished`` with its status, times from the cumulated ``$upstream_response_time``;
+  a ``-`` status (no answer) is ``attempt.failed`` (``runner_connection_error``), or nothing
+  when the client went away first;
+- status 499 (the client closed the connection): ``request.client_disconnected``;
+- ``request.completed`` with ``$status``.
+
+Request id: ``$http_x_fal_request_id`` when sent, else nginx's ``$request_id``, else
+``nginx:<file name>:<line>``. nginx does not kill upstreams: no termination is inferred.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from analyzer.importers.formats.base import (
+    Format,
+    Item,
+    ParseContext,
+    Rejected,
+    Row,
+    as_str,
+    make_row,
+    parse_ts,
+)
+
+NAME = "nginx"
+
+_LIST = r"(?:\"(?P<{0}q>[^\"]*)\"|(?P<{0}u>[^\s,\"]+(?:(?:,| :) [^\s,\"]+)*))"
+LINE = re.compile(
+    r"^(?P<remote>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "
+    r"\"(?P<request>(?:[^\"\\]|\\.)*)\" (?P<status>\d{3}) (?P<bytes>\d+|-) "
+    r"\"(?P<referer>(?:[^\"\\]|\\.)*)\" \"(?P<agent>(?:[^\"\\]|\\.)*)\""
+    r"(?: "
+    + _LIST.format("addr")
+    + " "
+    + _LIST.format("ustatus")
+    + " "
+    + _LIST.format("urt")
+    + r")?(?P<rest>.*)$"
+)
+_TIME_LOCAL = "%d/%b/%Y:%H:%M:%S %z"
+_TOKEN = re.compile(r"\"([^\"]*)\"|(\S+)")
+
+
+def sniff(head: str) -> bool:
+    """The first non-blank line is a combined-format line followed by the upstream lists."""
+    for line in head.splitlines()[:5]:
+        if line.strip():
+            match = LINE.match(line.rstrip("\r\n"))
+            return bool(match and (match.group("addrq") is not None or match.group("addru")))
+    return False
+
+
+def split_list(value: str | None) -> list[str]:
+    """An nginx upstream list (``a, b : c``) as its items; ``-`` items are kept as ``-``."""
+    if value is None or not value.strip():
+        return []
+    return [part.strip() for part in re.split(r",|\s:\s", value) if part.strip()]
+
+
+def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
+    """Map each access-log line (streaming)."""
+    for line_no, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        match = LINE.match(line)
+        if match is None:
+            yield Rejected(line_no, line[:2000], "not an nginx combined+upstream line")
+            continue
+        try:
+            yield from _map(match, line_no, ctx)
+        except ValueError as exc:
+            yield Rejected(line_no, line[:2000], f"invalid field: {exc}"[:200])
+
+
+def _group(match: re.Match[str], name: str) -> str | None:
+    quoted = match.group(name + "q")
+    return quoted if quoted is not None else match.group(name + "u")
+
+
+def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]:
+    rest = [q if q else u for q, u in _TOKEN.findall(match.group("rest"))]
+    request_time = _float(rest[0]) if len(rest) > 0 else None
+    msec = _float(rest[1]) if len(rest) > 1 else None
+    fal_id = as_str(rest[2]) if len(rest) > 2 else None
+    nginx_id = as_str(rest[3]) if len(rest) > 3 else None
+    if msec is not None:
+        end, _ = parse_ts(msec)
+    else:
+        end = datetime.strptime(match.group("time"), _TIME_LOCAL)
+    start = end - timedelta(seconds=request_time or 0.0)
+    method, _, target = match.group("request").partition(" ")
+    path = target.split(" ", 1)[0].split("?", 1)[0] or None
+    request_id = fal_id or nginx_id or f"nginx:{ctx.path.name}:{line_no}"
+    status = int(match.group("status"))
+    common: dict[str, Any] = {
+        "line_no": line_no,
+        "request_id": request_id,
+        "endpoint": path,
+        "ts_raw": match.group("time") if msec is None else rest[1],
+    }
+    extra = {
+        "remote_addr": match.group("remote"),
+        "method": method or None,
+        "user_agent": as_str(match.group("agent")),
+        "bytes_sent": match.group("bytes"),
+        "request_time": request_time,
+    }
+    yield make_row(start, "gateway", "request.received", extra=extra, **common)
+    addrs = split_list(_group(match, "addr"))
+    statuses = split_list(_group(match, "ustatus"))
+    times = split_list(_group(match, "urt"))
+    clock = start
+    for index, addr in enumerate(addrs):
+        attempt = index + 1
+        ustatus = statuses[index] if index < len(statuses) else "-"
+        elapsed = _float(times[index]) if index < len(times) else None
+        base = dict(common, attempt=attempt, runner_id=addr)
+        yield make_row(clock, "gateway", "attempt.dispatched", **base)
+        clock = min(clock + timedelta(seconds=elapsed or 0.0), end)
+        if ustatus.isdigit():
+            yield make_row(clock, "gateway", "attempt.finished", status=int(ustatus), **base)
+        elif not (status == 499 and index == len(addrs) - 1):
+            yield make_row(
+                clock, "gateway", "attempt.failed", error_type="runner_connection_error", **base
+            )
+    if status == 499:
+        yield make_row(end, "gateway", "request.client_disconnected", **common)
+    yield make_row(
+        end,
+        "gateway",
+        "request.completed",
+        status=status,
+        error_type="client_disconnected" if status == 499 else None,
+        **common,
+    )
+
+
+def _float(text: str | None) -> float | None:
+    if text is None or text in ("", "-"):
+        return None
+    return float(text)
+
+
+FORMAT = Format(
+    name=NAME,
+    description="nginx access log: combined + $upstream_addr $upstream_status "
+    '$upstream_response_time [$request_time $msec "$http_x_fal_request_id" $request_id]',
+    sniff=sniff,
+    parse=parse,
+)
