@@ -1,0 +1,142 @@
+"""Rebuild every replay table from the whole ``events`` table.
+
+``build(con, policy)`` drops and recreates ``clock_offsets``, ``attempts``, ``runners``,
+``children``, ``resources``, ``cancellations``, ``requests`` and ``timeline`` in one
+transaction, set-based SQL only (no Python loop per request or event), and records the meta keys
+``replay_events`` (how many events were replayed) and ``policy_version``. Replaying after more
+imports therefore gives the same tables as replaying everything at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+
+from analyzer.replay.attempts import build_attempts, observed_429
+from analyzer.replay.cancellations import build_cancellations
+from analyzer.replay.children import build_children
+from analyzer.replay.clock import build_clock_offsets
+from analyzer.replay.cost import cost_attempts
+from analyzer.replay.policy import Policy, default_policy, install_policy_tables
+from analyzer.replay.requests import build_requests
+from analyzer.replay.runners import build_runners
+from analyzer.replay.schema import REPLAY_TABLES
+from analyzer.replay.stage import build_stage, cleanup
+from analyzer.replay.timeline import build_timeline
+from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
+
+
+@dataclass(frozen=True)
+class ClockSkew:
+    """One runner's estimated clock offset (runner minus gateway, seconds)."""
+
+    runner_id: str
+    offset_s: float
+    lower_s: float | None
+    upper_s: float | None
+    samples: int
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    """What a replay built, and what it learned about the logs."""
+
+    events: int
+    counts: dict[str, int]
+    behaviour_429: str
+    policy_version: str
+    seconds: float
+    deviations: int
+    inferred_terminations: int
+    skew: list[ClockSkew] = field(default_factory=list)
+
+    @property
+    def max_abs_skew_s(self) -> float:
+        return max((abs(s.offset_s) for s in self.skew), default=0.0)
+
+    def skew_summary(self) -> str:
+        if not self.skew:
+            return "no runner clock estimated"
+        inconsistent = sum(
+            1
+            for s in self.skew
+            if s.lower_s is not None and s.upper_s is not None and s.lower_s > s.upper_s
+        )
+        text = f"{len(self.skew)} runners, largest |offset| {self.max_abs_skew_s:.3f} s"
+        if inconsistent:
+            text += f", {inconsistent} with contradictory causal bounds"
+        return text
+
+
+def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> ReplayReport:
+    """(Re)build every replay table from ``events``; see the module docstring."""
+    policy = policy or default_policy()
+    started = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        row = con.execute("SELECT count(*) FROM events").fetchone()
+        events = int(row[0]) if row else 0
+        build_clock_offsets(con)
+        build_stage(con)
+        behaviour = observed_429(con, policy.max_attempts)
+        install_policy_tables(con, policy, observed_429=behaviour)
+        build_attempts(con)
+        build_runners(con)
+        build_children(con)
+        build_cancellations(con)
+        cost_attempts(con)
+        build_requests(con)
+        build_timeline(con)
+        con.execute(
+            "DROP TABLE IF EXISTS _rp_rcost; DROP TABLE IF EXISTS _rp_term; "
+            "DROP TABLE IF EXISTS _rp_mt"
+        )
+        cleanup(con)
+        set_meta(con, "replay_events", str(events))
+        set_meta(con, "policy_version", policy.version)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    counts = {
+        name: int(con.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()[0])  # type: ignore[index]
+        for name in REPLAY_TABLES
+    }
+    dev = con.execute(
+        "SELECT count(*) FILTER (WHERE deviation), count(*) FILTER (WHERE termination_inferred) "
+        "FROM attempts"
+    ).fetchone()
+    skew = [
+        ClockSkew(str(r[0]), float(r[1]), r[2], r[3], int(r[4]))
+        for r in con.execute(
+            "SELECT runner_id, offset_s, lower_s, upper_s, samples FROM clock_offsets "
+            "ORDER BY runner_id"
+        ).fetchall()
+    ]
+    return ReplayReport(
+        events=events,
+        counts=counts,
+        behaviour_429=behaviour,
+        policy_version=policy.version,
+        seconds=time.perf_counter() - started,
+        deviations=int(dev[0]) if dev else 0,
+        inferred_terminations=int(dev[1]) if dev else 0,
+        skew=skew,
+    )
+
+
+def is_stale(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when a replay table is missing or ``events`` changed since the last replay."""
+    if not all(table_exists(con, name) for name in REPLAY_TABLES):
+        return True
+    row = con.execute("SELECT count(*) FROM events").fetchone()
+    return get_meta(con, "replay_events") != str(int(row[0]) if row else 0)
+
+
+def ensure_replayed(
+    con: duckdb.DuckDBPyConnection, policy: Policy | None = None
+) -> ReplayReport | None:
+    """Replay when stale (see :func:`is_stale`); returns the report, or None if up to date."""
+    return build(con, policy) if is_stale(con) else None

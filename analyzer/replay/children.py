@@ -1,0 +1,69 @@
+"""The ``children`` and ``resources`` tables: work and resources a handler started.
+
+A child's attempt is that of its ``child.started`` (see ``stage``). A child that never ended in
+the window is taken to run until its runner ended (a killed process takes its children with it)
+or, failing that, to the end of the window; ``ran_after_parent_s`` measures that time past its
+handler's end (NULL when the handler never ended).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analyzer.replay.schema import fill
+
+CHILDREN_SELECT = """
+WITH s AS (
+    SELECT request_id, runner_id, child_id,
+           arg_min({'ts': ts, 'event_id': event_id, 'att': att, 'kind': kind, 'name': name,
+                    'deadline_s': deadline_s, 'app': app, 'endpoint': endpoint}, ts)
+               FILTER (WHERE event = 'child.started') AS st,
+           arg_min({'ts': ts, 'event_id': event_id, 'att': att,
+                    'outcome': CASE WHEN event = 'child.cancelled' THEN 'cancelled'
+                                    ELSE outcome END}, ts)
+               FILTER (WHERE event IN ('child.finished', 'child.cancelled')) AS en
+    FROM _rp_rev
+    WHERE child_id IS NOT NULL AND event IN ('child.started', 'child.finished', 'child.cancelled')
+    GROUP BY request_id, runner_id, child_id
+),
+j AS (
+    SELECT s.*, coalesce(s.st.att, s.en.att) AS attempt_,
+           a.handler_ended_at AS parent_ended_at, a.app AS a_app, a.endpoint AS a_endpoint,
+           r.received_at, r.recv.deadline_s AS req_deadline_s, rn.ended_at AS runner_ended_at
+    FROM s
+    LEFT JOIN attempts a ON a.request_id = s.request_id AND a.attempt = coalesce(s.st.att, s.en.att)
+    LEFT JOIN _rp_recv r ON r.request_id = s.request_id
+    LEFT JOIN runners rn ON rn.runner_id = s.runner_id
+)
+SELECT request_id, attempt_ AS attempt, runner_id,
+       coalesce(a_app, st.app) AS app, coalesce(a_endpoint, st.endpoint) AS endpoint,
+       child_id, st.kind AS kind, st.name AS name,
+       st.ts AS started_at, en.ts AS ended_at, en.outcome AS outcome, st.deadline_s AS deadline_s,
+       epoch(received_at) + req_deadline_s - epoch(st.ts) AS parent_budget_s,
+       parent_ended_at,
+       CASE WHEN parent_ended_at IS NOT NULL THEN greatest(0,
+           epoch(coalesce(en.ts, runner_ended_at, (SELECT window_end FROM _rp_window)))
+           - epoch(parent_ended_at)) END AS ran_after_parent_s,
+       st.event_id AS started_event_id, en.event_id AS ended_event_id
+FROM j
+"""
+
+RESOURCES_SELECT = """
+SELECT request_id, runner_id, resource_id,
+       coalesce(arg_min(kind, ts) FILTER (WHERE event = 'resource.acquired'), any_value(kind))
+           AS kind,
+       min(ts) FILTER (WHERE event = 'resource.acquired') AS acquired_at,
+       min(ts) FILTER (WHERE event = 'resource.released') AS released_at,
+       arg_min(event_id, ts) FILTER (WHERE event = 'resource.acquired') AS acquired_event_id,
+       arg_min(event_id, ts) FILTER (WHERE event = 'resource.released') AS released_event_id,
+       min(att) AS attempt
+FROM _rp_rev
+WHERE resource_id IS NOT NULL AND event IN ('resource.acquired', 'resource.released')
+GROUP BY request_id, runner_id, resource_id
+"""
+
+
+def build_children(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``children`` and ``resources`` (needs ``attempts`` and ``runners``)."""
+    fill(con, "children", CHILDREN_SELECT)
+    fill(con, "resources", RESOURCES_SELECT)

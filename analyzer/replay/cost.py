@@ -1,0 +1,77 @@
+"""The cost model: GPU-seconds wasted per attempt and per request, and their price.
+
+Per attempt, wasted GPU-seconds are
+
+- after a cancel or disconnect that hit the attempt while its handler ran: the handler time
+  after the cancel (the work before it was wanted);
+- otherwise, an attempt that did not answer 2xx: all its handler time (it could not succeed);
+- plus, when its answer needlessly killed the runner (an error the policy does not consider a
+  legitimate reason to terminate: not a GPU fault, not a timeout or broken connection), the cold
+  start the replacement runner pays (the killed runner's own setup time, else the app's mean).
+
+Per request: the sum over its attempts, plus child work left running more than the grace period
+after its handler stopped. Money = GPU-seconds / 3600 x the policy's price per GPU-hour of the
+runner's machine type (the default price when the machine type is unknown).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+ATTEMPT_COST_SQL = """
+CREATE OR REPLACE TEMP TABLE _rp_acost AS
+WITH cold AS (
+    SELECT app, avg(cold_start_s) AS avg_cold FROM runners WHERE cold_start_s IS NOT NULL
+    GROUP BY app
+),
+cc AS (
+    SELECT request_id, attempt, min(requested_at) AS requested_at FROM cancellations
+    WHERE handler_was_running GROUP BY request_id, attempt
+)
+SELECT a.request_id, a.attempt,
+       CASE WHEN cc.requested_at IS NOT NULL THEN greatest(0,
+                epoch(coalesce(a.handler_ended_at, a.terminated_at,
+                               (SELECT window_end FROM _rp_window))) - epoch(cc.requested_at))
+            WHEN a.status BETWEEN 200 AND 299 THEN 0
+            ELSE coalesce(a.gpu_seconds, 0) END
+       + CASE WHEN a.needless_termination THEN coalesce(rn.cold_start_s, cold.avg_cold, 0)
+              ELSE 0 END AS wasted,
+       coalesce(pp.usd_per_hour, (SELECT value FROM policy_scalar
+                                  WHERE key = 'default_gpu_hour_usd')) AS price
+FROM attempts a
+LEFT JOIN cc ON cc.request_id = a.request_id AND cc.attempt = a.attempt
+LEFT JOIN runners rn ON rn.runner_id = a.runner_id
+LEFT JOIN cold ON cold.app = a.app
+LEFT JOIN policy_price pp ON pp.machine_type = a.machine_type;
+
+UPDATE attempts SET gpu_seconds_wasted = c.wasted, wasted_usd = c.wasted / 3600 * c.price
+FROM _rp_acost c WHERE attempts.request_id = c.request_id AND attempts.attempt = c.attempt;
+DROP TABLE _rp_acost;
+
+CREATE OR REPLACE TEMP TABLE _rp_rcost AS
+WITH a AS (
+    SELECT request_id, sum(gpu_seconds) AS gpu, sum(gpu_seconds_wasted) AS wasted,
+           sum(wasted_usd) AS usd
+    FROM attempts GROUP BY request_id
+),
+k AS (
+    SELECT ch.request_id, sum(ch.ran_after_parent_s) AS leaked,
+           sum(ch.ran_after_parent_s / 3600 * coalesce(pp.usd_per_hour, (
+               SELECT value FROM policy_scalar WHERE key = 'default_gpu_hour_usd'))) AS usd
+    FROM children ch
+    LEFT JOIN runners rn ON rn.runner_id = ch.runner_id
+    LEFT JOIN policy_price pp ON pp.machine_type = rn.machine_type
+    WHERE ch.ran_after_parent_s > (SELECT value FROM policy_scalar WHERE key = 'child_grace_s')
+    GROUP BY ch.request_id
+)
+SELECT coalesce(a.request_id, k.request_id) AS request_id, coalesce(a.gpu, 0) AS gpu,
+       coalesce(a.wasted, 0) + coalesce(k.leaked, 0) AS wasted,
+       coalesce(a.usd, 0) + coalesce(k.usd, 0) AS usd
+FROM a FULL OUTER JOIN k ON a.request_id = k.request_id;
+"""
+
+
+def cost_attempts(con: duckdb.DuckDBPyConnection) -> None:
+    """Set ``attempts.gpu_seconds_wasted`` / ``wasted_usd`` and stage ``_rp_rcost`` (per request
+    totals, read by ``requests``)."""
+    con.execute(ATTEMPT_COST_SQL)

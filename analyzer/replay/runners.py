@@ -1,0 +1,93 @@
+"""The ``runners`` table: one row per runner, its lifecycle and how it ended.
+
+End, in this order: ``setup_failed`` (the runner logged ``runner.setup_failed``), ``terminated``
+(a logged ``runner.terminated``, or a termination inferred on one of its attempts: the runner
+went silent after an answer that kills it, ``end_inferred``), ``stopped`` (``runner.stopped``),
+else ``unknown`` (still alive at the end of the window).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from analyzer.replay.schema import fill
+
+RUNNERS_SELECT = """
+WITH seen AS (
+    SELECT runner_id,
+           mode(app) AS app,
+           min(ts) AS first_seen_at, max(ts) AS last_seen_at,
+           min(ts) FILTER (WHERE event = 'runner.started') AS started_at,
+           min(ts) FILTER (WHERE event = 'runner.ready') AS ready_at,
+           arg_min({'ts': ts, 'event_id': event_id}, ts)
+               FILTER (WHERE event = 'runner.setup_failed') AS setup_failed,
+           arg_min({'ts': ts, 'event_id': event_id, 'reason': reason}, ts)
+               FILTER (WHERE event = 'runner.stopped') AS stopped
+    FROM _rp_ev WHERE runner_id IS NOT NULL GROUP BY runner_id
+),
+logged AS (
+    SELECT runner_id, arg_min({'ts': ts, 'event_id': event_id, 'reason': reason,
+                               'request_id': request_id}, ts) AS t
+    FROM _rp_term GROUP BY runner_id
+),
+killed AS (
+    SELECT runner_id,
+           arg_min({'ts': terminated_at, 'request_id': request_id, 'attempt': attempt,
+                    'inferred': termination_inferred, 'reason': termination_reason,
+                    'event_id': terminated_event_id}, terminated_at) AS k
+    FROM attempts WHERE runner_terminated GROUP BY runner_id
+),
+served AS (
+    SELECT runner_id, count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS n
+    FROM attempts WHERE runner_id IS NOT NULL GROUP BY runner_id
+),
+ended AS (
+    SELECT s.*, l.t, k.k, mt.machine_type, coalesce(v.n, 0) AS requests_served,
+           CASE WHEN s.setup_failed IS NOT NULL THEN 'setup_failed'
+                WHEN l.t IS NOT NULL OR k.k IS NOT NULL THEN 'terminated'
+                WHEN s.stopped IS NOT NULL THEN 'stopped'
+                ELSE 'unknown' END AS end_kind
+    FROM seen s
+    LEFT JOIN logged l USING (runner_id)
+    LEFT JOIN killed k USING (runner_id)
+    LEFT JOIN _rp_mt mt USING (runner_id)
+    LEFT JOIN served v USING (runner_id)
+)
+SELECT e.runner_id, e.app, e.machine_type, e.started_at, e.ready_at,
+       epoch(e.ready_at) - epoch(e.started_at) AS setup_s,
+       e.first_seen_at, e.last_seen_at, e.requests_served::INTEGER AS requests_served,
+       e.end_kind,
+       CASE e.end_kind
+            WHEN 'setup_failed' THEN coalesce(e.t.ts, e.setup_failed.ts)
+            WHEN 'terminated' THEN coalesce(e.t.ts, e.k.ts)
+            WHEN 'stopped' THEN e.stopped.ts END AS ended_at,
+       CASE e.end_kind
+            WHEN 'setup_failed' THEN coalesce(e.t.reason, 'setup_failed')
+            WHEN 'terminated' THEN coalesce(e.t.reason, e.k.reason)
+            WHEN 'stopped' THEN e.stopped.reason END AS end_reason,
+       (e.end_kind = 'terminated' AND e.t IS NULL) AS end_inferred,
+       CASE WHEN e.end_kind = 'terminated' THEN coalesce(e.t.request_id, e.k.request_id)
+            END AS killed_by_request_id,
+       CASE WHEN e.end_kind = 'terminated' AND (e.t IS NULL OR e.t.request_id IS NULL
+                                                OR e.t.request_id = e.k.request_id)
+            THEN e.k.attempt END AS killed_by_attempt,
+       CASE e.end_kind
+            WHEN 'setup_failed' THEN coalesce(e.t.event_id, e.setup_failed.event_id)
+            WHEN 'terminated' THEN e.t.event_id
+            WHEN 'stopped' THEN e.stopped.event_id END AS end_event_id,
+       coalesce(o.offset_s, 0) AS clock_offset_s,
+       coalesce(o.samples, 0) AS clock_samples,
+       greatest(0, epoch(coalesce(CASE e.end_kind
+                                      WHEN 'setup_failed' THEN coalesce(e.t.ts, e.setup_failed.ts)
+                                      WHEN 'terminated' THEN coalesce(e.t.ts, e.k.ts)
+                                      WHEN 'stopped' THEN e.stopped.ts END,
+                                  e.last_seen_at))
+                   - epoch(coalesce(e.started_at, e.first_seen_at))) AS gpu_seconds,
+       epoch(e.ready_at) - epoch(e.started_at) AS cold_start_s
+FROM ended e LEFT JOIN clock_offsets o USING (runner_id)
+"""
+
+
+def build_runners(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill ``runners`` (needs ``attempts`` and the staging tables)."""
+    fill(con, "runners", RUNNERS_SELECT)
