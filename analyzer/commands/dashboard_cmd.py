@@ -1,16 +1,59 @@
-"""`analyzer dashboard` (not built yet)."""
+"""`analyzer dashboard [--db FILE] [--port N]`: serve the Streamlit dashboard on a database."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
+
+from analyzer.errors import InputNotFoundError
+
+SCRIPT = Path(__file__).resolve().parents[1] / "ui" / "streamlit_app.py"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("dashboard", help="(not built yet)")
+    p = sub.add_parser(
+        "dashboard",
+        help="open the dashboard (Streamlit) on a database",
+        description="Serve the dashboard on a database (default: the bundled sample incident). "
+        "The database is analysed first if needed, then opened read-only.",
+    )
+    p.add_argument("--db", metavar="FILE", help="database file (default: the bundled sample)")
+    p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
+    p.add_argument("--host", default="localhost", help="address to bind (default localhost)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
     p.set_defaults(func=run)
 
 
+def command(args: argparse.Namespace) -> list[str]:
+    """The ``streamlit run`` command line for these arguments."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(SCRIPT),
+        "--server.port", str(args.port),
+        "--server.address", str(args.host),
+        "--server.headless", "true" if args.headless else "false",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
-    print("analyzer dashboard: not built yet")
-    return 2
+    from analyzer.api.database import open_connection
+
+    env = dict(os.environ)
+    if args.db:
+        db = Path(args.db).resolve()
+        if not db.exists():
+            raise InputNotFoundError(f"database not found: {db}")
+        env["ANALYZER_DB"] = str(db)
+    else:
+        env.pop("ANALYZER_DB", None)
+    # Analyse now (needs the write lock for a moment) so errors surface here, not in the page.
+    open_connection(env.get("ANALYZER_DB")).close()
+    print(f"analyzer dashboard: http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.call(command(args), env=env)
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,105 @@
+"""Cancellations: propagation latency, work left running by app and endpoint, worst requests."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analyzer.api import aggregates, figures, queries
+from analyzer.ui import data, widgets
+
+WORST_N = 50
+
+
+def render() -> None:
+    st.title("Cancellations")
+    st.caption(
+        "When a caller cancels or disconnects, the platform should forward the cancel to "
+        "the runner and the handler should stop, with its child work. Anything that "
+        "keeps running is GPU time nobody will use."
+    )
+    f = widgets.filters()
+    canc = data.run(queries.cancellations, f)
+    if canc.empty:
+        widgets.empty(
+            "No cancelled or disconnected requests in this window: " + widgets.NO_DATA_HINT
+        )
+        return
+    c = st.columns(5)
+    c[0].metric("Cancelled / disconnected", f"{len(canc):,}")
+    not_fwd = int(((canc["kind"] == "cancel") & canc["forwarded_at"].isna()).sum())
+    c[1].metric(
+        "Cancels not forwarded",
+        f"{not_fwd:,}",
+        help="Cancels the gateway never passed to the runner.",
+    )
+    c[2].metric(
+        "Median propagation",
+        widgets.seconds(canc["propagation_s"].median()),
+        help="From the cancel request to the handler's stop.",
+    )
+    c[3].metric(
+        "Leaked child time",
+        widgets.seconds(float(canc["leaked_child_seconds"].fillna(0).sum())),
+        help="Child work still running after its handler stopped.",
+    )
+    c[4].metric(
+        "GPU time after cancel", widgets.seconds(float(canc["wasted_gpu_seconds"].fillna(0).sum()))
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(figures.propagation_figure(canc), width="stretch")
+    leaks = data.run(aggregates.leaks_by_endpoint, f)
+    right.plotly_chart(figures.leaks_figure(leaks), width="stretch")
+    st.subheader("By app and endpoint")
+    st.dataframe(
+        leaks,
+        hide_index=True,
+        column_config={
+            "not_forwarded": st.column_config.NumberColumn("not forwarded"),
+            "children_leaked": st.column_config.NumberColumn("children leaked"),
+            "leaked_child_seconds": st.column_config.NumberColumn(
+                "leaked child time (s)", format="%.1f"
+            ),
+            "wasted_gpu_seconds": st.column_config.NumberColumn(
+                "GPU time after cancel (s)", format="%.1f"
+            ),
+            "median_propagation_s": st.column_config.NumberColumn(
+                "median propagation (s)", format="%.2f"
+            ),
+        },
+    )
+    st.subheader(f"Worst {WORST_N} requests (most GPU time after the cancel)")
+    worst = canc.sort_values(
+        ["wasted_gpu_seconds", "leaked_child_seconds"], ascending=False, na_position="last"
+    ).head(WORST_N)
+    cols = [
+        "request_id",
+        "app",
+        "endpoint",
+        "kind",
+        "requested_at",
+        "forwarded_at",
+        "receive_outcome",
+        "handler_outcome",
+        "propagation_s",
+        "children_leaked",
+        "leaked_child_seconds",
+        "resources_unreleased",
+        "wasted_gpu_seconds",
+        "runner_id",
+    ]
+    table = widgets.timeline_link_column(worst[[c for c in cols if c in worst]])
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            **widgets.time_columns_utc(table),
+            "timeline": widgets.timeline_link_config(),
+            "propagation_s": st.column_config.NumberColumn("propagation (s)", format="%.2f"),
+            "leaked_child_seconds": st.column_config.NumberColumn(
+                "leaked child time (s)", format="%.1f"
+            ),
+            "wasted_gpu_seconds": st.column_config.NumberColumn(
+                "GPU time after cancel (s)", format="%.1f"
+            ),
+        },
+    )

@@ -1,0 +1,71 @@
+"""How the pages reach the database: one cached read-only connection, cached results.
+
+- The database is the one the Import page switched this session to, else ``$ANALYZER_DB``
+  (set by ``analyzer dashboard --db FILE``), else the bundled sample (built on first use).
+- One read-only DuckDB connection per database file, shared by every session
+  (``st.cache_resource``); each query runs on its own ``.cursor()`` (a connection is not
+  thread-safe, a cursor per call is).
+- Every API call is cached with ``st.cache_data`` keyed by the function, the database and
+  the arguments, so heavy aggregates are computed once and reruns cost nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import streamlit as st
+
+from analyzer.api.database import open_connection, sample_db_path
+
+DB_ENV = "ANALYZER_DB"
+SESSION_DB = "analyzer_db_path"
+
+T = TypeVar("T")
+
+
+def current_db() -> str:
+    """The database file this session looks at."""
+    chosen = st.session_state.get(SESSION_DB)
+    if chosen:
+        return str(chosen)
+    env = os.environ.get(DB_ENV)
+    if env:
+        return str(Path(env).resolve())
+    return str(sample_db_path())
+
+
+def is_sample(path: str) -> bool:
+    """True when ``path`` is the bundled sample database."""
+    return Path(path).name.startswith("sample-") and os.environ.get(DB_ENV) is None
+
+
+@st.cache_resource(show_spinner="Opening the database (the first time builds the sample)…")
+def connection(path: str) -> duckdb.DuckDBPyConnection:
+    """The shared read-only connection to one database (analysed first if needed)."""
+    return open_connection(path)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _cached(name: str, path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
+    module_name, _, attr = name.rpartition(".")
+    fn = getattr(importlib.import_module(module_name), attr)
+    cur = connection(path).cursor()
+    try:
+        return fn(cur, *args, **dict(kwargs))
+    finally:
+        cur.close()
+
+
+def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call an API function ``fn(cursor, *args, **kwargs)`` on this session's database, cached.
+
+    ``fn`` must be a module-level function of ``analyzer.api`` taking a connection first.
+    """
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    result: T = _cached(name, current_db(), args, tuple(sorted(kwargs.items())))
+    return result

@@ -1,0 +1,149 @@
+"""Overview: the incident at a glance (KPIs, requests and terminations over time, top findings)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analyzer.api import aggregates, figures, queries
+from analyzer.api.rules_info import rule_label
+from analyzer.ui import data, widgets
+from analyzer.ui.navigation import page
+
+TOP_N = 15
+
+
+def _kpis(s: dict[str, object]) -> None:
+    sev = s["findings_by_severity"]
+    assert isinstance(sev, dict)
+    c = st.columns(6)
+    c[0].metric("Requests", f"{s['requests']:,}", help="Requests received in the window.")
+    c[1].metric(
+        "Success rate",
+        widgets.percent(s["success_rate"]),  # type: ignore[arg-type]
+        help="Successful requests over requests that completed in the window.",
+    )
+    c[2].metric(
+        "Runners started",
+        f"{s['runners']:,}",
+        help="Runners seen in the window (started or already running).",
+    )
+    c[3].metric(
+        "Runners killed",
+        f"{s['runners_killed']:,}",
+        help="Runners the platform terminated (503, timeouts, failed health checks…).",
+    )
+    c[4].metric(
+        "GPU time wasted",
+        widgets.seconds(s["gpu_seconds_wasted"]),  # type: ignore[arg-type]
+        help="Work after a cancel or disconnect, attempts that could not succeed, "
+        "child work left running and cold starts caused by needless terminations.",
+    )
+    c[5].metric(
+        "Money wasted",
+        widgets.usd(s["usd_wasted"]),  # type: ignore[arg-type]
+        help=f"GPU time wasted at ${s['gpu_hour_usd']:.2f} per GPU-hour.",
+    )
+    c = st.columns(6)
+    c[0].metric("Findings: errors", f"{sev.get('error', 0):,}")
+    c[1].metric("Findings: warnings", f"{sev.get('warning', 0):,}")
+    c[2].metric("Findings: info", f"{sev.get('info', 0):,}")
+    c[3].metric("Attempts", f"{s['attempts']:,}", help="Dispatches to runners, retries included.")
+    c[4].metric(
+        "Cold-start time",
+        widgets.seconds(s["cold_start_seconds"]),  # type: ignore[arg-type]
+        help="Setup time of the runners seen in the window.",
+    )
+    c[5].metric(
+        "Rejected log lines",
+        f"{s['rejected_lines']:,}",
+        help="Input lines that could not be read; see the Import page.",
+    )
+    kills = s["kills_by_reason"]
+    assert isinstance(kills, dict)
+    if kills:
+        why = ", ".join(f"{reason} × {n:,}" for reason, n in kills.items())
+        st.caption("Runners killed, by reason:")
+        st.text(why)
+
+
+def _top_findings(f: widgets.Filters) -> None:
+    st.subheader("Top findings by cost")
+    top = data.run(queries.findings, f, order="cost", limit=TOP_N)
+    if top.empty:
+        widgets.empty(
+            "No findings in this window: the rules found nothing wrong here. To look "
+            "elsewhere, " + widgets.NO_DATA_HINT
+        )
+        return
+    table = widgets.timeline_link_column(widgets.with_rule_labels(top))
+    cols = [
+        "rule",
+        "severity",
+        "timeline",
+        "app",
+        "endpoint",
+        "request_id",
+        "cost_usd",
+        "runners_killed",
+        "gpu_seconds",
+        "message",
+        "finding_id",
+    ]
+    st.caption(
+        "Select a row to open the finding's details and evidence; "
+        "“open ↗” shows its request's timeline."
+    )
+    event = st.dataframe(
+        table[[c for c in cols if c in table]],
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="overview_top",
+        column_config={
+            **widgets.finding_column_config(),
+            "timeline": widgets.timeline_link_config(),
+        },
+    )
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        finding_id = int(top.iloc[rows[0]]["finding_id"])
+        st.switch_page(page("findings"), query_params={"finding": str(finding_id)})
+
+
+def _by_rule(s: dict[str, object]) -> None:
+    by_code = s["findings_by_code"]
+    assert isinstance(by_code, dict)
+    if not by_code:
+        return
+    st.subheader("Findings by rule")
+    df = pd.DataFrame(
+        {"rule": [rule_label(c) for c in by_code], "findings": list(by_code.values())}
+    )
+    st.dataframe(df.sort_values("findings", ascending=False), hide_index=True)
+
+
+def render() -> None:
+    f = widgets.filters()
+    st.title("Incident overview")
+    s = data.run(aggregates.summary, f)
+    if not s["requests"] and not s["runners"]:
+        widgets.empty("No requests or runners in this window: " + widgets.NO_DATA_HINT)
+        return
+    start, end = s["window_start"], s["window_end"]
+    st.caption(
+        f"{s['events']:,} events imported; requests from {start} to {end} (UTC). "
+        "Filters (apps, time window) are in the sidebar."
+    )
+    _kpis(s)
+    left, right = st.columns(2)
+    left.plotly_chart(
+        figures.requests_over_time_figure(data.run(aggregates.requests_over_time, f)),
+        width="stretch",
+    )
+    right.plotly_chart(
+        figures.terminations_over_time_figure(data.run(aggregates.terminations_over_time, f)),
+        width="stretch",
+    )
+    _top_findings(f)
+    _by_rule(s)
