@@ -1,0 +1,166 @@
+"""Run Debian's real nginx as a retrying reverse proxy in front of two tiny HTTP servers.
+
+``proxy_next_upstream error timeout http_503 non_idempotent`` makes nginx retry a request
+(POSTs too) on the next upstream when one answers 503. One upstream always answers 503; the
+other answers 200 (after ``?sleep=S`` seconds, to let a client give up and produce a 499).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+NGINX = "/usr/sbin/nginx"
+
+LOG_FORMAT = (
+    "'$remote_addr - $remote_user [$time_local] \"$request\" '\n"
+    '    \'$status $body_bytes_sent "$http_referer" "$http_user_agent" \'\n'
+    '    \'"$upstream_addr" "$upstream_status" "$upstream_response_time" \'\n'
+    "    '$request_time $msec \"$http_x_fal_request_id\" $request_id'"
+)
+
+CONFIG = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    client_body_temp_path {prefix}/tmp_body;
+    proxy_temp_path {prefix}/tmp_proxy;
+    fastcgi_temp_path {prefix}/tmp_fastcgi;
+    uwsgi_temp_path {prefix}/tmp_uwsgi;
+    scgi_temp_path {prefix}/tmp_scgi;
+    log_format analyzer {log_format};
+    upstream runners {{
+        server 127.0.0.1:{bad} max_fails=0;
+        server 127.0.0.1:{good} max_fails=0;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        access_log {prefix}/access.log analyzer;
+        location / {{
+            proxy_pass http://runners;
+            proxy_next_upstream error timeout http_503 non_idempotent;
+            proxy_next_upstream_tries 3;
+        }}
+    }}
+}}
+"""
+
+
+class _Upstream(BaseHTTPRequestHandler):
+    status = 200
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        sleep = parse_qs(urlparse(self.path).query).get("sleep", ["0"])[0]
+        time.sleep(float(sleep))
+        body = b'{"ok": true}' if self.status == 200 else b'{"detail": "unavailable"}'
+        try:
+            self.send_response(self.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass  # nginx gave up on us (client went away)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _serve(status: int) -> ThreadingHTTPServer:
+    handler = type(f"Upstream{status}", (_Upstream,), {"status": status})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Proxy:
+    """The running proxy: its URL, the upstream addresses and the access log it writes."""
+
+    url: str
+    bad: str
+    good: str
+    access_log: Path
+
+
+def nginx_available() -> bool:
+    return os.access(NGINX, os.X_OK) or shutil.which("nginx") is not None
+
+
+@contextmanager
+def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
+    """Start nginx (non-daemon, own prefix, free ports); always stop it and the upstreams."""
+    bad, good = _serve(503), _serve(200)
+    port = _free_port()
+    conf = prefix / "nginx.conf"
+    conf.write_text(
+        CONFIG.format(
+            prefix=prefix,
+            bad=bad.server_address[1],
+            good=good.server_address[1],
+            port=port,
+            log_format=LOG_FORMAT,
+        )
+    )
+    proc = subprocess.Popen(
+        [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise RuntimeError(f"nginx exited {proc.returncode}: {out}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start listening") from None
+                time.sleep(0.05)
+        yield Proxy(
+            f"http://127.0.0.1:{port}",
+            f"127.0.0.1:{bad.server_address[1]}",
+            f"127.0.0.1:{good.server_address[1]}",
+            prefix / "access.log",
+        )
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        if proc.stdout:
+            proc.stdout.close()
+        for server in (bad, good):
+            server.shutdown()
+            server.server_close()

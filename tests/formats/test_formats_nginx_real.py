@@ -1,0 +1,72 @@
+"""nginx on the output of the REAL server: a retrying proxy in front of a 503 upstream."""
+
+from __future__ import annotations
+
+import os
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from formats_helpers import parse_file, pick
+from nginx_server import nginx_available, nginx_proxy
+
+from analyzer.importers.formats import nginx
+
+
+def _post(url: str, request_id: str | None, timeout: float = 5.0) -> int:
+    headers = {"Content-Type": "application/json"}
+    if request_id:
+        headers["X-Fal-Request-Id"] = request_id
+    req = urllib.request.Request(url, data=b'{"prompt": "x"}', headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def _wait_for_lines(path: Path, count: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= count:
+            return
+        time.sleep(0.05)
+
+
+def test_real_nginx_access_log_imports_attempts(tmp_path: Path) -> None:
+    if not nginx_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("nginx is required under CI=true but /usr/sbin/nginx is missing")
+        pytest.skip("nginx not installed")
+    with nginx_proxy(tmp_path) as proxy:
+        statuses = [_post(proxy.url + "/predict", f"req-ng-{i}") for i in range(4)]
+        with pytest.raises(OSError):  # the client gives up: nginx logs 499
+            _post(proxy.url + "/predict?sleep=1.5", "req-ng-gone", timeout=0.3)
+        time.sleep(0.3)
+        _post(proxy.url + "/health", None)
+        _wait_for_lines(proxy.access_log, 6)
+    assert statuses == [200, 200, 200, 200]  # every 503 was retried on the other upstream
+    text = proxy.access_log.read_text()
+    assert nginx.sniff(text)
+    rows, rejected = parse_file("nginx", proxy.access_log)
+    assert rejected == []
+    retried = 0
+    for i in range(4):
+        mine = pick(rows, request_id=f"req-ng-{i}")
+        answers = pick(mine, event="attempt.finished")
+        assert answers[-1]["status"] == 200 and answers[-1]["runner_id"] == proxy.good
+        if len(answers) == 2:  # round robin: every other request hits the 503 upstream first
+            retried += 1
+            assert (answers[0]["runner_id"], answers[0]["status"]) == (proxy.bad, 503)
+            assert [r["attempt"] for r in pick(mine, event="attempt.dispatched")] == [1, 2]
+        assert pick(mine, event="request.completed")[0]["status"] == 200
+        assert pick(mine, event="request.received")[0]["endpoint"] == "/predict"
+    assert retried >= 1
+    gone = pick(rows, request_id="req-ng-gone")
+    assert pick(gone, event="request.client_disconnected")
+    assert pick(gone, event="request.completed")[0]["status"] == 499
+    # no x-fal-request-id: nginx's own $request_id (32 hex characters) is the id
+    health = [r for r in rows if r["endpoint"] == "/health"]
+    assert health and len(health[0]["request_id"]) == 32
