@@ -114,11 +114,30 @@ def import_and_analyze(con: duckdb.DuckDBPyConnection, paths: Iterable[PathLike]
     return result
 
 
-def analyze(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the replay tables and the findings of a writable connection."""
-    from analyzer.analysis import analyze as run_analysis
+def _rules_available() -> bool:
+    try:
+        import analyzer.analysis  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name == "analyzer.analysis":
+            return False
+        raise
+    return True
 
-    run_analysis(con)
+
+def analyze(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the replay tables and the findings of a writable connection.
+
+    Runs ``analyzer.analysis.analyze`` (replay + rules); without the rules installed, the
+    replay alone (pages then show no findings).
+    """
+    if _rules_available():
+        from analyzer.analysis import analyze as run_analysis  # type: ignore[import-not-found,unused-ignore]
+
+        run_analysis(con)
+    else:
+        from analyzer.replay import build
+
+        build(con)
 
 
 def build_database(paths: Iterable[PathLike], target: PathLike) -> Path:
@@ -144,7 +163,8 @@ def build_database(paths: Iterable[PathLike], target: PathLike) -> Path:
 
 def is_analyzed(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the replay tables and findings exist and cover every imported event."""
-    for table in ("requests", "timeline", "runners", "findings"):
+    tables = ["requests", "timeline", "runners"] + (["findings"] if _rules_available() else [])
+    for table in tables:
         if not store.table_exists(con, table):
             return False
     replayed = store.get_meta(con, "replay_events")

@@ -1,0 +1,130 @@
+"""AppTest smoke tests: every page renders without an exception, with its key elements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analyzer.ui.navigation import PAGES
+
+SCRIPT = "from analyzer.ui.navigation import run\nrun(default={page!r})\n"
+
+
+@pytest.fixture
+def on_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    def use(path: Path) -> None:
+        monkeypatch.setenv("ANALYZER_DB", str(path))
+
+    yield use
+
+
+def render(page: str, params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_string(SCRIPT.format(page=page), default_timeout=60)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [
+        e.value
+        for e in (*at.title, *at.subheader, *at.caption, *at.markdown, *at.text, *at.info, *at.code)
+    ]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)
+
+
+# (page, query params, what a newcomer must see) on the hand-made database
+EXPECTED = {
+    "overview": (
+        {},
+        [
+            "Incident overview",
+            "Top findings by cost",
+            "Requests 3",
+            "Runners killed 3",
+            "status_503 × 3",
+            "Money wasted",
+        ],
+    ),
+    "findings": ({"finding": "1"}, ["Finding 1", "retry", "Evidence", "Runners killed 3"]),
+    "timeline": (
+        {"request": "req-poison"},
+        ["Request timeline", "Attempts", "Events, in causal order", "Outcome failed"],
+    ),
+    "runners": ({}, ["Runners", "Cold starts by app", "Which requests killed which runners"]),
+    "cancellations": ({}, ["Cancellations", "Cancels not forwarded 1", "By app and endpoint"]),
+    "retries": ({}, ["Retries", "Poison requests", "Retry chains"]),
+    "import": ({}, ["Import", "What this database holds", "not JSON"]),
+}
+
+
+def test_every_page_is_tested() -> None:
+    assert set(EXPECTED) == {p.key for p in PAGES}
+
+
+@pytest.mark.parametrize("page", list(EXPECTED))
+def test_page_renders_on_known_data(page: str, fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
+    on_db(fake_db_path)
+    params, wanted = EXPECTED[page]
+    at = render(page, params)
+    shown = texts(at)
+    if page == "import":
+        shown += "\n".join(str(df.value.to_dict()) for df in at.dataframe)
+    for piece in wanted:
+        assert piece in shown, (piece, shown[:2000])
+    assert at.sidebar.multiselect(key="flt_apps") is not None
+
+
+def test_charts_and_tables_are_present(fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
+    on_db(fake_db_path)
+    at = render("overview")
+    assert len(at.get("plotly_chart")) == 2
+    top = at.dataframe[0].value
+    assert top["rule"].iloc[0] == "R001 · retry.poison-request"
+    assert top["timeline"].iloc[0] == "timeline?request=req-poison"
+
+
+def test_log_text_is_shown_as_text_not_html(fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
+    on_db(fake_db_path)
+    at = render("findings", {"finding": "2"})
+    assert any(c.value == "503 for ValueError <script>alert(1)</script>" for c in at.code)
+    assert all("<script>" not in m.value for m in at.markdown)
+
+
+def test_empty_states_say_what_to_do(fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
+    on_db(fake_db_path)
+    at = render("timeline")
+    assert "Type a request id" in texts(at)
+    at = render("timeline", {"request": "no-such-request"})
+    assert "No request with this id" in at.warning[0].value
+    at = render("findings")
+    assert "Select a finding" in texts(at)
+
+
+def test_unknown_database_is_an_error_message_not_a_traceback(
+    tmp_path: Path,
+    on_db,  # type: ignore[no-untyped-def]
+) -> None:
+    on_db(tmp_path / "missing.duckdb")
+    at = AppTest.from_string(SCRIPT.format(page="overview"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("database not found" in e.value for e in at.error)
+
+
+def test_app_py_opens_on_the_sample(sample_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANALYZER_DB", raising=False)
+    root = Path(__file__).resolve().parents[2]
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Incident overview"
+    top = at.dataframe[0].value
+    assert top["rule"].str.match(r"^[SRCL]\d{3} · [a-z]").all()
