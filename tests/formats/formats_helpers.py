@@ -25,3 +25,23 @@ def parse_file(name: str, path: Path) -> tuple[list[Row], list[Rejected]]:
 def pick(rows: list[Row], **where: Any) -> list[Row]:
     """Rows whose fields equal every ``where`` value."""
     return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
+
+
+def load_rows(con: Any, rows: list[Row], origin: str, file: str) -> None:
+    """Insert mapped rows into ``events`` (test stand-in for the importer's insert helper)."""
+    import json
+
+    import pandas as pd
+
+    from analyzer.store import next_event_id, quote_identifier
+
+    first = next_event_id(con)
+    records = []
+    for offset, row in enumerate(rows):
+        record = dict(row)
+        record["extra"] = json.dumps(record["extra"], default=str) if record["extra"] else None
+        record.update(event_id=first + offset, origin=origin, file=file, import_id=1)
+        records.append(record)
+    frame = pd.DataFrame.from_records(records)  # noqa: F841 - read by DuckDB below
+    columns = ", ".join(quote_identifier(c) for c in records[0])
+    con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM frame")

@@ -15,6 +15,9 @@ Mapping (all events ``source = runner``; spans are the app's view):
   from a ``deadline_s``/``fal.deadline_s`` attribute) and at its end ``child.cancelled``
   (cancelled), ``child.finished`` outcome ``timeout`` (a Timeout exception), ``error``
   (status ERROR) or ``ok``. A span never ended (exported while running) has no end event.
+- Each server span also yields an inferred gateway ``attempt.dispatched`` at its start and
+  ``attempt.finished`` at its end (when its status is known), so the replay has an attempt
+  to hang the handler and its children on (a trace has no gateway side).
 - Spans under no server span and log records become ``log`` events.
 - Runner id: resource attribute ``fal.runner_id``, ``fal_job_id``, ``runner_id``,
   ``service.instance.id`` or ``host.name`` (else ``service.name``); app: ``fal.app`` or
@@ -218,6 +221,11 @@ def _extra(span: Span) -> dict[str, Any]:
 def _handler_rows(span: Span) -> Iterator[Row]:
     common = _common(span, span)
     extra = _extra(span)
+    # The replay hangs runner events on the gateway's attempts: a trace alone has none, so
+    # each server span also stands for one (inferred) dispatch, and its answer when known.
+    yield make_row(
+        span.start, "gateway", "attempt.dispatched", ts_raw=span.ts_raw, inferred=True, **common
+    )
     yield make_row(
         span.start, "runner", "handler.started", ts_raw=span.ts_raw, extra=extra, **common
     )
@@ -231,19 +239,23 @@ def _handler_rows(span: Span) -> Iterator[Row]:
         )
     elif span.status == "error":
         exc_type, message = _exception(span)
+        status = status or 500
         yield make_row(
             span.end,
             "runner",
             "handler.error",
-            status=status or 500,
+            status=status,
             exc_type=exc_type or "Error",
             message=message or "",
             extra=extra,
             **common,
         )
     else:
+        status = status or 200
+        yield make_row(span.end, "runner", "handler.finished", status=status, extra=extra, **common)
+    if status is not None:
         yield make_row(
-            span.end, "runner", "handler.finished", status=status or 200, extra=extra, **common
+            span.end, "gateway", "attempt.finished", status=status, inferred=True, **common
         )
 
 
