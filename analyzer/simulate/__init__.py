@@ -1,0 +1,154 @@
+"""The platform simulator: realistic gateway and runner logs with their ground truth.
+
+``simulate(out_dir, scenarios, requests=..., seed=...)`` runs the discrete-event model of
+:mod:`analyzer.simulate.engine` over healthy traffic (:mod:`analyzer.simulate.apps`) plus the
+named scenarios (:mod:`analyzer.simulate.scenarios`) and writes
+
+- ``gateway.jsonl`` (the gateway's log) and one ``runner-<owner>-<app>.jsonl`` per app (its
+  runners' logs, each line on its runner's skewed clock), optionally gzipped and split by size;
+- ``_ground_truth.jsonl``: every (code, subject) the rules should report (the leading ``_``
+  keeps importers from reading it as a log).
+
+Output is a pure function of the arguments: the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from analyzer.errors import AnalyzerError
+from analyzer.simulate.apps import APP_BY_NAME, APPS, healthy_request
+from analyzer.simulate.engine import Engine
+from analyzer.simulate.model import RequestSpec, SetupFailure
+from analyzer.simulate.output import Sink, write_jsonl
+from analyzer.simulate.scenarios import COMPOSITES, SCENARIOS, Context, describe, expand
+
+__all__ = ["DEFAULT_START", "SimulationResult", "describe", "list_scenarios", "simulate"]
+
+DEFAULT_START = "2026-11-20T08:00:00Z"
+TRUTH_FILE = "_ground_truth.jsonl"
+REQUESTS_PER_REP = 5000  # scenarios are repeated once per this many requests
+MIN_DURATION_S = 4 * 3600.0
+RATE_PER_S = 12.0  # healthy load for big runs (1M requests ~ one day)
+
+
+@dataclass
+class SimulationResult:
+    """What one run wrote."""
+
+    files: list[Path]
+    truth_path: Path
+    truth: list[dict[str, Any]]
+    requests: int
+    attempts: int
+    runners: int
+    lines: int
+    duration_s: float
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """(name, one-line description) of every scenario and composite."""
+    return [(n, describe(n)) for n in [*SCENARIOS, *COMPOSITES]]
+
+
+def _healthy(
+    n: int, rng: random.Random, start: float, end: float
+) -> Iterator[tuple[float, RequestSpec]]:
+    if n <= 0:
+        return
+    rate = n / (end - start)
+    weights = [a.share for a in APPS]
+    total = sum(weights)
+    cum = []
+    acc = 0.0
+    for w in weights:
+        acc += w / total
+        cum.append(acc)
+    t = start
+    for _ in range(n):
+        t += rng.expovariate(rate)
+        u = rng.random()
+        i = next((k for k, c in enumerate(cum) if u <= c), len(APPS) - 1)
+        yield t, healthy_request(APPS[i], rng)
+
+
+def simulate(
+    out: Path,
+    scenarios: list[str] | None = None,
+    *,
+    requests: int = 2500,
+    seed: int = 7,
+    gz: bool = False,
+    split_mb: float | None = None,
+    start: str = DEFAULT_START,
+) -> SimulationResult:
+    """Run the simulation and write the logs and the ground truth into ``out``."""
+    names = expand(scenarios or ["incident_day"])
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        raise AnalyzerError(f"unknown scenario {unknown[0]!r} (see analyzer simulate --list)")
+    if requests < 0:
+        raise AnalyzerError("--requests must be >= 0")
+    try:
+        t0 = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+    except ValueError as exc:
+        raise AnalyzerError(f"invalid start time {start!r}") from exc
+    out.mkdir(parents=True, exist_ok=True)
+    duration = max(MIN_DURATION_S, requests / RATE_PER_S)
+    reps = max(1, requests // REQUESTS_PER_REP)
+
+    scripted: list[tuple[float, RequestSpec]] = []
+    setup_failures: list[SetupFailure] = []
+    for rep in range(reps):
+        for name in names:
+            ctx = Context(random.Random(f"{seed}:{name}:{rep}"), duration, rep, reps, name=name)
+            SCENARIOS[name](ctx)
+            scripted.extend(ctx.requests)
+            setup_failures.extend(ctx.setup_failures)
+    order = sorted(range(len(scripted)), key=lambda i: (scripted[i][0], i))
+    scripted = [scripted[i] for i in order]
+    setup_failures.sort(key=lambda s: s.start)
+
+    n_healthy = max(0, requests - len(scripted))
+    healthy = _healthy(n_healthy, random.Random(f"{seed}:healthy"), 120.0, duration - 600.0)
+    arrivals = heapq.merge(healthy, iter(scripted), key=lambda x: x[0])
+
+    sink = Sink(out, t0, gz=gz, split_mb=split_mb)
+    engine = Engine(list(APPS), sink, random.Random(f"{seed}:engine"), setup_failures)
+    engine.run(arrivals)
+    files = sink.close()
+
+    truth = list(engine.truth)
+    seen_apps: set[str] = set()
+    for sf in setup_failures:
+        if sf.truth and sf.app not in seen_apps and sf.app in APP_BY_NAME:
+            seen_apps.add(sf.app)
+            truth.append(
+                {
+                    "code": "L001",
+                    "request_id": None,
+                    "runner_id": None,
+                    "app": sf.app,
+                    "scenario": sf.scenario,
+                }
+            )
+    truth.sort(key=lambda r: (r["code"], r["app"], r["request_id"] or ""))
+    truth_path = out / TRUTH_FILE
+    write_jsonl(truth_path, truth)
+    st = engine.stats
+    return SimulationResult(
+        files,
+        truth_path,
+        truth,
+        st["requests"],
+        st["attempts"],
+        st["runners"],
+        sum(sink.line_counts().values()),
+        duration,
+    )

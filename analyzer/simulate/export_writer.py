@@ -1,0 +1,351 @@
+"""Write an incident, given as native events, in the platform's export shapes.
+
+The platform exports what it knows; this writer keeps exactly that and drops the rest, so
+importing the export shows what a user of the platform's own data can (and cannot) see:
+
+- ``requests.json``: the request listing by endpoint, pages ``{"items", "next_cursor",
+  "has_more"}``, one item per attempt (``runner_id``, ``sent_at`` = when the caller sent it,
+  ``started_at`` = dispatch, ``ended_at`` = answer, ``status_code``, ``duration``);
+- ``logs.json``: logs-history pages, newest first, naive UTC ``timestamp`` and ``labels``
+  (``fal_job_id``, ``fal_request_id``, ``fal_endpoint``); a ``handler.error`` becomes the SDK's
+  ``{"traceback": ...}`` line (exception line first, frames reversed), a cancel the app could
+  not honour a traceback on ``<endpoint>/cancel``, ``log`` lines stay log lines;
+- ``app-events.json``: app events (``runner_started``, ``runner_setup``,
+  ``runner_startup_failure``, ``runner_stopping``, ``runner_finished``);
+- ``runners.json``: the runner listing at the end of the window (runners still alive).
+
+Lost on the way (the export has no field for it): attempt numbers, error types, the
+``X-Fal-Needs-Retry`` / ``x-fal-stop-runner`` headers, the caller's deadline and
+``x-fal-no-retry``, queue cancels and disconnects, forwarded cancels, child work, resources,
+health checks, and the gateway/runner clock distinction of handler starts.
+
+Usage: ``python -m analyzer.simulate.export_writer NATIVE_DIR OUT_DIR``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PAGE_SIZE = 50
+FAILURE_STATUS = {
+    "request_timeout": 504,
+    "runner_incomplete_response": 502,
+}  # other attempt failures (connection errors, disconnects) answer 503
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What was written."""
+
+    requests: int
+    items: int
+    log_lines: int
+    app_events: int
+    runners: int
+    files: tuple[Path, ...]
+
+
+def read_native(path: Path) -> Iterator[dict[str, Any]]:
+    """Native events of a file or a directory (skipping names starting with ``_`` or ``.``)."""
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
+            and p.name.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"))
+        )
+    )
+    for file in files:
+        opener = gzip.open if file.suffix == ".gz" else open
+        with opener(file, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    obj = json.loads(line)
+                    if isinstance(obj, dict):
+                        yield obj
+
+
+def _epoch(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).replace("Z", "+00:00")
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _iso(epoch: float, *, naive: bool = False) -> str:
+    text = datetime.fromtimestamp(epoch, tz=UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "" if naive else "Z")
+
+
+def traceback_message(exc_type: str, message: str, endpoint: str) -> str:
+    """The SDK's traceback log line: JSON, exception line first, frames most recent first."""
+    func = endpoint.strip("/").replace("/", "_") or "handler"
+    frames = [
+        f"{exc_type}: {message}" if message else exc_type,
+        '  File "/app/pipeline.py", line 88, in run',
+        "    return self.model(**inputs)",
+        f'  File "/app/main.py", line 41, in {func}',
+        "    result = await self.pipeline.run(payload)",
+        '  File "/usr/local/lib/python3.11/site-packages/fal/app.py", line 312, in wrapper',
+        "    return await func(*args, **kwargs)",
+        "Traceback (most recent call last):",
+    ]
+    return json.dumps({"traceback": "\n".join(frames) + "\n"})
+
+
+def write_export(events: Iterable[dict[str, Any]], out: Path) -> ExportSummary:
+    """Write the four export files of ``events`` into ``out`` (created if missing)."""
+    out.mkdir(parents=True, exist_ok=True)
+    evs = sorted(events, key=lambda e: _epoch(e["ts"]))
+    items = _request_items(evs)
+    logs = _log_items(evs)
+    app_events = _app_events(evs)
+    runners = _runner_listing(evs)
+    files = (
+        _write_pages(out / "requests.json", items),
+        _write_pages(out / "logs.json", sorted(logs, key=lambda i: i["timestamp"], reverse=True)),
+        _write_pages(out / "app-events.json", app_events),
+        _write_json(out / "runners.json", runners),
+    )
+    return ExportSummary(
+        requests=len({i["request_id"] for i in items}),
+        items=len(items),
+        log_lines=len(logs),
+        app_events=len(app_events),
+        runners=len(runners["runners"]),
+        files=files,
+    )
+
+
+def _request_items(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_request: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for e in evs:
+        if e.get("source") == "gateway" and e.get("request_id"):
+            by_request[str(e["request_id"])].append(e)
+    items: list[dict[str, Any]] = []
+    for request_id, gw in by_request.items():
+        received = next((e for e in gw if e["event"] == "request.received"), None)
+        completed = next((e for e in reversed(gw) if e["event"] == "request.completed"), None)
+        app = (received or gw[0]).get("app") or ""
+        endpoint = (received or gw[0]).get("endpoint") or ""
+        endpoint_id = app + endpoint if endpoint.startswith("/") else app
+        sent = _epoch((received or gw[0])["ts"])
+        dispatches = [e for e in gw if e["event"] == "attempt.dispatched"]
+        answers = {
+            (e.get("attempt"), e.get("runner_id")): e
+            for e in gw
+            if e["event"] in ("attempt.finished", "attempt.failed")
+        }
+        base = {"request_id": request_id, "endpoint_id": endpoint_id, "sent_at": _iso(sent)}
+        if not dispatches:
+            done = _epoch(completed["ts"]) if completed else None
+            items.append(
+                dict(
+                    base,
+                    runner_id=None,
+                    started_at=None,
+                    ended_at=_iso(done) if done else None,
+                    status_code=completed.get("status") if completed else None,
+                    duration=None,
+                )
+            )
+            continue
+        for d in dispatches:
+            answer = answers.get((d.get("attempt"), d.get("runner_id")))
+            started = _epoch(d["ts"])
+            ended = _epoch(answer["ts"]) if answer else None
+            status = None
+            if answer is not None:
+                status = (
+                    answer.get("status")
+                    if answer["event"] == "attempt.finished"
+                    else (FAILURE_STATUS.get(str(answer.get("error_type")), 503))
+                )
+            items.append(
+                dict(
+                    base,
+                    runner_id=d.get("runner_id"),
+                    started_at=_iso(started),
+                    ended_at=_iso(ended) if ended is not None else None,
+                    status_code=status,
+                    duration=round(ended - started, 3) if ended is not None else None,
+                )
+            )
+    items.sort(key=lambda i: (i["sent_at"], i["started_at"] or ""))
+    return items
+
+
+def _labels(e: dict[str, Any], endpoint: str | None = None) -> dict[str, Any]:
+    labels = {
+        "fal_job_id": e.get("runner_id"),
+        "fal_request_id": e.get("request_id"),
+        "fal_endpoint": endpoint if endpoint is not None else e.get("endpoint"),
+        "isolate_source": "USER",
+    }
+    return {k: v for k, v in labels.items() if v is not None}
+
+
+def _log_items(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    logs: list[dict[str, Any]] = []
+    endpoints = {
+        str(e["request_id"]): e.get("endpoint")
+        for e in evs
+        if e.get("event") == "request.received" and e.get("request_id")
+    }
+    for e in evs:
+        if e.get("source") != "runner":
+            continue
+        name, ts = e["event"], _iso(_epoch(e["ts"]), naive=True)
+        endpoint = e.get("endpoint") or endpoints.get(str(e.get("request_id"))) or "/"
+        base = {"timestamp": ts, "app": e.get("app"), "revision": "rev-1"}
+        if name == "handler.error":
+            message = traceback_message(
+                str(e.get("exc_type") or "Exception"), str(e.get("message") or ""), endpoint
+            )
+            logs.append(dict(base, level="ERROR", message=message, labels=_labels(e, endpoint)))
+        elif name == "cancel.received" and e.get("outcome") in ("no_task", "error"):
+            text = "No task to cancel" if e["outcome"] == "no_task" else "cancel failed"
+            exc = "ValueError" if e["outcome"] == "no_task" else "RuntimeError"
+            logs.append(
+                dict(
+                    base,
+                    level="ERROR",
+                    message=traceback_message(exc, text, endpoint + "/cancel"),
+                    labels=_labels(e, endpoint.rstrip("/") + "/cancel"),
+                )
+            )
+        elif name == "runner.setup_failed":
+            message = traceback_message(
+                str(e.get("exc_type") or "Exception"), str(e.get("message") or ""), "setup"
+            )
+            logs.append(dict(base, level="ERROR", message=message, labels=_labels(e, "")))
+        elif name == "log":
+            logs.append(
+                dict(
+                    base,
+                    level=str(e.get("level") or "info").upper(),
+                    message=str(e.get("message") or ""),
+                    labels=_labels(e),
+                )
+            )
+    return logs
+
+
+def _app_event(e: dict[str, Any], category: str, state: str, reason: str | None) -> dict[str, Any]:
+    return {
+        "event_id": None,
+        "created_at": _iso(_epoch(e["ts"])),
+        "category": category,
+        "payload": {
+            "job_id": e.get("runner_id"),
+            "reason": reason,
+            "state": state,
+            "machine_type": e.get("machine_type"),
+        },
+    }
+
+
+def _app_events(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for e in evs:
+        name = e.get("event")
+        if name == "runner.started":
+            out.append(_app_event(e, "runner_started", "SETUP", None))
+        elif name == "runner.ready":
+            out.append(_app_event(e, "runner_setup", "IDLE", "setup complete"))
+        elif name == "runner.setup_failed":
+            reason = f"{e.get('exc_type')}: {e.get('message')}"
+            out.append(_app_event(e, "runner_startup_failure", "SETUP", reason))
+        elif name == "runner.terminated" and e.get("reason") == "startup_timeout":
+            out.append(_app_event(e, "runner_startup_failure", "SETUP", "startup_timeout"))
+        elif name == "runner.terminated":
+            out.append(_app_event(e, "runner_stopping", "TERMINATING", str(e.get("reason"))))
+        elif name == "runner.stopped":
+            out.append(_app_event(e, "runner_finished", "TERMINATED", e.get("reason")))
+    for number, item in enumerate(out, start=1):
+        item["event_id"] = f"evt-{number:06d}"
+    return out
+
+
+def _runner_listing(evs: list[dict[str, Any]]) -> dict[str, Any]:
+    end = _epoch(evs[-1]["ts"]) if evs else 0.0
+    started: dict[str, dict[str, Any]] = {}
+    ended: set[str] = set()
+    for e in evs:
+        rid = e.get("runner_id")
+        if not rid:
+            continue
+        if e.get("event") == "runner.started":
+            started.setdefault(str(rid), e)
+        elif e.get("event") in ("runner.terminated", "runner.stopped", "runner.setup_failed"):
+            ended.add(str(rid))
+    runners = [
+        {
+            "alias": e.get("app"),
+            "machine_type": e.get("machine_type"),
+            "runner_id": rid,
+            "in_flight_requests": 0,
+            "expiration_countdown": None,
+            "uptime_seconds": round(end - _epoch(e["ts"]), 1),
+            "revision": "rev-1",
+            "state": "IDLE",
+            "replacement": None,
+        }
+        for rid, e in started.items()
+        if rid not in ended
+    ]
+    return {"timestamp": _iso(end), "runners": runners}
+
+
+def _write_pages(path: Path, items: list[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8") as fh:
+        pages = [items[i : i + PAGE_SIZE] for i in range(0, len(items), PAGE_SIZE)] or [[]]
+        for number, page in enumerate(pages, start=1):
+            more = number < len(pages)
+            doc = {
+                "items": page,
+                "next_cursor": f"page-{number + 1}" if more else None,
+                "has_more": more,
+            }
+            fh.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def _write_json(path: Path, doc: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m analyzer.simulate.export_writer NATIVE_DIR OUT_DIR``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print(
+            "usage: python -m analyzer.simulate.export_writer NATIVE_DIR OUT_DIR", file=sys.stderr
+        )
+        return 2
+    summary = write_export(read_native(Path(args[0])), Path(args[1]))
+    print(
+        f"wrote {summary.items} request items ({summary.requests} requests), "
+        f"{summary.log_lines} log lines, {summary.app_events} app events, "
+        f"{summary.runners} runners to {args[1]}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
