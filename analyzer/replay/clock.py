@@ -10,7 +10,10 @@ Let ``o`` be runner clock minus gateway clock. Causality gives bounds on ``o``:
 Within one (request, runner) the k-th dispatch is paired with the k-th handler start (each
 source orders its own events correctly, whatever its clock), so a retry landing twice on the same
 runner pairs correctly. Over all the pairs of a runner the tightest bounds give the interval
-``[lower, upper]``; the estimate is its midpoint (or the single known bound; 0 with none).
+``[lower, upper]``; the estimate is the midpoint of the bounds from the tight pairs (dispatch /
+start, end / answer, forward / receive: separated by a network hop), or the single tight bound
+known; the loose bound (``runner.ready`` before the first dispatch: separated by idle time) only
+clamps the estimate. No pair at all: offset 0.
 With the estimate inside the interval, every causal pair used is ordered correctly after
 alignment. Runner timestamps are aligned as ``ts - offset``; the raw value stays in ``events``.
 """
@@ -69,29 +72,40 @@ ready AS (
 first_disp AS (
     SELECT runner_id, min(ts) AS ts FROM disp GROUP BY runner_id
 )
-SELECT h.runner_id, NULL::DOUBLE AS lo, (epoch_us(h.ts) - epoch_us(d.ts)) / 1e6 AS hi
+SELECT h.runner_id, NULL::DOUBLE AS lo, (epoch_us(h.ts) - epoch_us(d.ts)) / 1e6 AS hi,
+       true AS tight
 FROM hstart h JOIN disp d USING (request_id, runner_id, k)
 UNION ALL
-SELECT r.runner_id, NULL, (epoch_us(r.ts) - epoch_us(f.ts)) / 1e6
+SELECT r.runner_id, NULL, (epoch_us(r.ts) - epoch_us(f.ts)) / 1e6, true
 FROM crecv r JOIN fwd f USING (request_id, runner_id, k)
 UNION ALL
-SELECT e.runner_id, (epoch_us(e.ts) - epoch_us(a.ts)) / 1e6, NULL
+SELECT e.runner_id, (epoch_us(e.ts) - epoch_us(a.ts)) / 1e6, NULL, true
 FROM hend e JOIN ans a USING (request_id, runner_id, k)
 WHERE e.status IS NULL OR a.status IS NULL OR e.status = a.status
 UNION ALL
-SELECT r.runner_id, (epoch_us(r.ts) - epoch_us(f.ts)) / 1e6, NULL
+SELECT r.runner_id, (epoch_us(r.ts) - epoch_us(f.ts)) / 1e6, NULL, false
 FROM ready r JOIN first_disp f USING (runner_id);
 
 """
 
 OFFSETS_SELECT = """
+WITH b AS (
+    SELECT runner_id,
+           max(lo) FILTER (WHERE tight) AS lo_t, min(hi) FILTER (WHERE tight) AS hi_t,
+           max(lo) FILTER (WHERE NOT tight) AS lo_loose,
+           max(lo) AS lo, min(hi) AS hi, count(*) AS n
+    FROM _rp_pairs GROUP BY runner_id
+),
+e AS (
+    SELECT *, CASE WHEN lo_t IS NOT NULL AND hi_t IS NOT NULL THEN (lo_t + hi_t) / 2
+                   ELSE coalesce(hi_t, lo_t, lo_loose, 0) END AS est
+    FROM b
+)
 SELECT runner_id,
-       CASE WHEN max(lo) IS NOT NULL AND min(hi) IS NOT NULL THEN (max(lo) + min(hi)) / 2
-            ELSE coalesce(max(lo), min(hi), 0) END::DOUBLE AS offset_s,
-       max(lo)::DOUBLE AS lower_s,
-       min(hi)::DOUBLE AS upper_s,
-       count(*)::INTEGER AS samples
-FROM _rp_pairs GROUP BY runner_id
+       (CASE WHEN lo_loose > est AND lo_loose <= coalesce(hi_t, lo_loose) THEN lo_loose
+             ELSE est END)::DOUBLE AS offset_s,
+       lo::DOUBLE AS lower_s, hi::DOUBLE AS upper_s, n::INTEGER AS samples
+FROM e
 """
 
 

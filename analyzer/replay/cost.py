@@ -2,16 +2,16 @@
 
 Per attempt, wasted GPU-seconds are
 
-- after a cancel or disconnect that hit the attempt while its handler ran: the handler time
-  after the cancel (the work before it was wanted);
+- after a cancel or disconnect that hit the attempt while its handler ran: the handler's and its
+  children's time after the cancel (the work before it was wanted);
 - otherwise, an attempt that did not answer 2xx: all its handler time (it could not succeed);
+- plus child work that kept running more than the grace period after its handler stopped;
 - plus, when its answer needlessly killed the runner (an error the policy does not consider a
   legitimate reason to terminate: not a GPU fault, not a timeout or broken connection), the cold
   start the replacement runner pays (the killed runner's own setup time, else the app's mean).
 
-Per request: the sum over its attempts, plus child work left running more than the grace period
-after its handler stopped. Money = GPU-seconds / 3600 x the policy's price per GPU-hour of the
-runner's machine type (the default price when the machine type is unknown).
+Per request: the sum over its attempts. Money = GPU-seconds / 3600 x the policy's price per
+GPU-hour of the runner's machine type (the default price when the machine type is unknown).
 """
 
 from __future__ import annotations
@@ -25,21 +25,25 @@ WITH cold AS (
     GROUP BY app
 ),
 cc AS (
-    SELECT request_id, attempt, min(requested_at) AS requested_at FROM cancellations
-    WHERE handler_was_running GROUP BY request_id, attempt
+    SELECT request_id, attempt, max(wasted_gpu_seconds) AS after_cancel FROM cancellations
+    WHERE handler_was_running AND attempt IS NOT NULL GROUP BY request_id, attempt
+),
+leaked AS (
+    SELECT request_id, attempt, sum(ran_after_parent_s) AS s FROM children
+    WHERE ran_after_parent_s > (SELECT value FROM policy_scalar WHERE key = 'child_grace_s')
+    GROUP BY request_id, attempt
 )
 SELECT a.request_id, a.attempt,
-       CASE WHEN cc.requested_at IS NOT NULL THEN greatest(0,
-                epoch(coalesce(a.handler_ended_at, a.terminated_at,
-                               (SELECT window_end FROM _rp_window))) - epoch(cc.requested_at))
-            WHEN a.status BETWEEN 200 AND 299 THEN 0
-            ELSE coalesce(a.gpu_seconds, 0) END
+       CASE WHEN cc.after_cancel IS NOT NULL THEN cc.after_cancel
+            WHEN a.status BETWEEN 200 AND 299 THEN coalesce(lk.s, 0)
+            ELSE coalesce(a.gpu_seconds, 0) + coalesce(lk.s, 0) END
        + CASE WHEN a.needless_termination THEN coalesce(rn.cold_start_s, cold.avg_cold, 0)
               ELSE 0 END AS wasted,
        coalesce(pp.usd_per_hour, (SELECT value FROM policy_scalar
                                   WHERE key = 'default_gpu_hour_usd')) AS price
 FROM attempts a
 LEFT JOIN cc ON cc.request_id = a.request_id AND cc.attempt = a.attempt
+LEFT JOIN leaked lk ON lk.request_id = a.request_id AND lk.attempt = a.attempt
 LEFT JOIN runners rn ON rn.runner_id = a.runner_id
 LEFT JOIN cold ON cold.app = a.app
 LEFT JOIN policy_price pp ON pp.machine_type = a.machine_type;
@@ -49,25 +53,9 @@ FROM _rp_acost c WHERE attempts.request_id = c.request_id AND attempts.attempt =
 DROP TABLE _rp_acost;
 
 CREATE OR REPLACE TEMP TABLE _rp_rcost AS
-WITH a AS (
-    SELECT request_id, sum(gpu_seconds) AS gpu, sum(gpu_seconds_wasted) AS wasted,
-           sum(wasted_usd) AS usd
-    FROM attempts GROUP BY request_id
-),
-k AS (
-    SELECT ch.request_id, sum(ch.ran_after_parent_s) AS leaked,
-           sum(ch.ran_after_parent_s / 3600 * coalesce(pp.usd_per_hour, (
-               SELECT value FROM policy_scalar WHERE key = 'default_gpu_hour_usd'))) AS usd
-    FROM children ch
-    LEFT JOIN runners rn ON rn.runner_id = ch.runner_id
-    LEFT JOIN policy_price pp ON pp.machine_type = rn.machine_type
-    WHERE ch.ran_after_parent_s > (SELECT value FROM policy_scalar WHERE key = 'child_grace_s')
-    GROUP BY ch.request_id
-)
-SELECT coalesce(a.request_id, k.request_id) AS request_id, coalesce(a.gpu, 0) AS gpu,
-       coalesce(a.wasted, 0) + coalesce(k.leaked, 0) AS wasted,
-       coalesce(a.usd, 0) + coalesce(k.usd, 0) AS usd
-FROM a FULL OUTER JOIN k ON a.request_id = k.request_id;
+SELECT request_id, sum(gpu_seconds) AS gpu, sum(gpu_seconds_wasted) AS wasted,
+       sum(wasted_usd) AS usd
+FROM attempts GROUP BY request_id;
 """
 
 

@@ -38,7 +38,7 @@ killed AS (
     FROM attempts WHERE runner_terminated GROUP BY runner_id
 ),
 served AS (
-    SELECT runner_id, count(*) FILTER (WHERE dispatched_at IS NOT NULL) AS n
+    SELECT runner_id, count(*) AS n
     FROM attempts WHERE runner_id IS NOT NULL GROUP BY runner_id
 ),
 ended AS (
