@@ -86,11 +86,11 @@ def play(
     end = min(stop, kill_at)
     cancelled = kind == "cancelled"
 
-    for i, c in enumerate(plan.children):
+    for c in plan.children:
         cs = t0 + c.start
         if cs >= end:
             continue
-        cid = f"c{i + 1}"
+        cid = f"{c.kind}-{rng.getrandbits(32):08x}"
         deadline = c.deadline_s
         duration = c.duration
         if deadline is not None and deadline_at is not None and not c.fixed_deadline:
@@ -112,11 +112,11 @@ def play(
             continue
         ev.append((ce, {"event": "child.finished", "child_id": cid, "outcome": c.outcome}))
 
-    for i, r in enumerate(plan.resources):
+    for r in plan.resources:
         ta = t0 + r.acquire
         if ta >= end:
             continue
-        rid = f"{r.name}-{i + 1}"
+        rid = f"{r.name}-{rng.getrandbits(32):08x}"
         ev.append((ta, {"event": "resource.acquired", "resource_id": rid, "kind": r.kind}))
         if stop < INF and not (cancelled and r.leak_on_cancel):
             ev.append(
