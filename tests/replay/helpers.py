@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
 import duckdb
 
 from analyzer.events import FIELD_TYPES
 from analyzer.store import connect
-
-
-def _ts(value: Any) -> datetime:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> int:
@@ -30,20 +19,25 @@ def load_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> int:
         import_paths(con, [str(path)])
         row = con.execute("SELECT count(*) FROM events").fetchone()
         return int(row[0]) if row else 0
-    names = list(FIELD_TYPES)
-    rows = []
+    cols = {n: ("JSON" if n == "ts" else t) for n, t in FIELD_TYPES.items()}
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _load AS SELECT *, row_number() OVER () AS line_no "
+        "FROM read_json(?, format = 'newline_delimited', columns = ?)",
+        [str(path), cols],
+    )
     start = con.execute("SELECT coalesce(max(event_id), 0) FROM events").fetchone()
     base = int(start[0]) if start else 0
-    for line_no, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        obj = json.loads(line)
-        values = [_ts(obj["ts"]) if n == "ts" else obj.get(n) for n in names]
-        rows.append([base + len(rows) + 1, *values, str(obj["ts"]), str(path), line_no])
-    cols = ", ".join(["event_id", *names, "ts_raw", "file", "line_no", "import_id"])
-    marks = ", ".join(["?"] * (len(names) + 4))
-    con.executemany(f"INSERT INTO events ({cols}) VALUES ({marks}, 1)", rows)
-    return len(rows)
+    names = [n for n in FIELD_TYPES if n != "ts"]
+    con.execute(
+        f"INSERT INTO events (event_id, ts, {', '.join(names)}, ts_raw, file, line_no, import_id) "
+        f"SELECT ? + line_no, CASE WHEN json_type(ts) IN ('DOUBLE', 'BIGINT', 'UBIGINT') "
+        "THEN to_timestamp(ts::DOUBLE) ELSE (ts ->> '$')::TIMESTAMPTZ END, "
+        f"{', '.join(names)}, ts::VARCHAR, ?, line_no, 1 FROM _load",
+        [base, str(path)],
+    )
+    row = con.execute("SELECT count(*) FROM _load").fetchone()
+    con.execute("DROP TABLE _load")
+    return int(row[0]) if row else 0
 
 
 def fresh_db(*paths: Path) -> duckdb.DuckDBPyConnection:
