@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+
 import duckdb
 
 from analyzer.events import FIELD_TYPES
