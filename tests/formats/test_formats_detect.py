@@ -1,0 +1,83 @@
+"""Format detection from content: every format, gz input, and a file that matches none."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from formats_helpers import FIXTURES
+
+from analyzer.cli import main
+from analyzer.errors import UnknownFormatError
+from analyzer.importers.formats import FOREIGN_FORMATS
+from analyzer.importers.formats.detect import detect, detect_file
+
+EXPECTED = {
+    "requests_page.json": "fal_requests",
+    "logs_history.json": "fal_logs",
+    "log_drain.ndjson": "fal_logs",
+    "app_events.json": "fal_events",
+    "runners.json": "fal_runners",
+    "otlp_traces.jsonl": "otel",
+    "nginx_access.log": "nginx",
+    "envoy_access.log": "envoy",
+}
+
+
+@pytest.mark.parametrize(("name", "fmt"), sorted(EXPECTED.items()))
+def test_each_fixture_is_detected_from_content(name: str, fmt: str, tmp_path: Path) -> None:
+    assert detect_file(FIXTURES / name, FOREIGN_FORMATS) == fmt
+    # the content decides, not the name
+    renamed = tmp_path / "export.txt"
+    renamed.write_bytes((FIXTURES / name).read_bytes())
+    assert detect_file(renamed, FOREIGN_FORMATS) == fmt
+
+
+def test_console_exporter_output_and_gzip(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from otel_app import run_app
+
+    plain = tmp_path / "spans.log"
+    with plain.open("w") as out:
+        run_app(out)
+    assert detect_file(plain, FOREIGN_FORMATS) == "otel"
+    packed = tmp_path / "requests.json.gz"
+    packed.write_bytes(gzip.compress((FIXTURES / "requests_page.json").read_bytes()))
+    assert detect_file(packed, FOREIGN_FORMATS) == "fal_requests"
+
+
+def test_native_lines_are_not_claimed_by_a_foreign_format(repo_root: Path) -> None:
+    for path in sorted((repo_root / "sample_logs" / "native").glob("[!_]*.jsonl"))[:3]:
+        head = path.read_text()[:65536]
+        assert detect(head, FOREIGN_FORMATS) is None, path.name
+    native = json.dumps(
+        {
+            "ts": "2026-11-20T14:00:00Z",
+            "source": "gateway",
+            "event": "request.received",
+            "request_id": "r1",
+        }
+    )
+    assert detect(native + "\n", FOREIGN_FORMATS) is None
+
+
+def test_a_file_matching_no_format_names_the_formats_tried(tmp_path: Path) -> None:
+    odd = tmp_path / "odd.log"
+    odd.write_text("hello world\nthis is not a log format we know\n")
+    with pytest.raises(UnknownFormatError) as info:
+        detect_file(odd, FOREIGN_FORMATS)
+    for fmt in FOREIGN_FORMATS:
+        assert fmt.name in str(info.value)
+
+
+def test_formats_command_lists_every_format(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["formats"]) == 0
+    out = capsys.readouterr().out
+    for name in ["native", *(f.name for f in FOREIGN_FORMATS)]:
+        assert f"  {name} " in out
+    assert main(["formats", "--json"]) == 0
+    listed = [e["name"] for e in json.loads(capsys.readouterr().out)]
+    assert listed[0] == "native" and set(listed) >= set(EXPECTED.values())
