@@ -1,0 +1,42 @@
+"""Cross-file links between foreign formats, run after every import (set-based SQL).
+
+A traceback in the platform's logs says which exception a handler raised, but not the status
+the platform answered; the request listing says the status but not the exception. When both
+are imported (in any order), each ``handler.error`` from ``fal_logs`` takes the status of the
+matching ``attempt.finished`` from ``fal_requests`` (same request and runner; the answer nearest
+in time when a request ran twice on one runner), and ``extra.status_from`` says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+LINK_STATUS_SQL = """
+UPDATE events AS e
+SET status = m.status,
+    extra = json_merge_patch(coalesce(e.extra, '{}'::JSON),
+                             '{"status_from": "request_listing"}'::JSON)
+FROM (
+    SELECT h.event_id, arg_min(a.status, abs(epoch(a.ts) - epoch(h.ts))) AS status
+    FROM events h
+    JOIN events a
+      ON a.origin = 'fal_requests' AND a.event = 'attempt.finished'
+     AND a.request_id = h.request_id AND a.runner_id = h.runner_id
+    WHERE h.origin = 'fal_logs' AND h.event = 'handler.error'
+    GROUP BY h.event_id
+) AS m
+WHERE e.event_id = m.event_id
+  AND (e.status IS DISTINCT FROM m.status
+       OR e.extra->>'status_from' IS DISTINCT FROM 'request_listing')
+"""
+
+
+def link_statuses(con: duckdb.DuckDBPyConnection) -> None:
+    """Give traceback-derived ``handler.error`` events the status the listing recorded."""
+    con.execute(LINK_STATUS_SQL)
+
+
+POST_IMPORT: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (link_statuses,)
+"""Run by the importer after each import run, whatever formats it read."""
