@@ -1,0 +1,188 @@
+"""The orchestrator used by the CLI, the dashboard and the notebook.
+
+``analyze(con, config)`` replays the imported events under the configured policy, runs the
+selected rules and writes the ``findings`` table; ``ensure_analyzed(con, config)`` does so only
+when the findings are missing or stale (new events, another configuration), and otherwise reads
+them back. Meta keys written: ``analysis_events`` (events analysed), ``analysis_config`` (the
+configuration's fingerprint), ``gpu_hour_usd`` (the default price used).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+from pydantic import ValidationError
+
+from analyzer import replay
+from analyzer.config import Config, ConfigError
+from analyzer.replay.policy import Policy, default_policy, load_policy
+from analyzer.rules import REGISTRY, Finding, Rule
+from analyzer.rules.base import SEVERITY_RANK
+from analyzer.rules.engine import Pricing, SelectedRule, run_rules
+from analyzer.rules.store import load_findings
+from analyzer.store import get_meta, set_meta, table_exists
+
+RULES_VERSION = "1"
+"""Bumped when a rule's logic changes, so stored findings are recomputed."""
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """The findings of one analysis, what was selected, and the database's headline counts."""
+
+    findings: tuple[Finding, ...]
+    rules: tuple[SelectedRule, ...]
+    summary: dict[str, Any]
+    config: Config
+    allowed: int = 0
+    seconds: float = 0.0
+    replayed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def severity_of(self, code: str) -> str:
+        return next((s.severity for s in self.rules if s.rule.code == code), "warning")
+
+
+def policy_for(config: Config) -> Policy:
+    return load_policy(config.policy) if config.policy else default_policy()
+
+
+def selected_rules(config: Config, policy: Policy | None = None) -> list[SelectedRule]:
+    """The rules chosen by ``select``/``ignore``, with their options and severity."""
+    unknown = [c for c in config.rules if c not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"options for unknown rule(s): {', '.join(sorted(unknown))}")
+    out = []
+    for rule in REGISTRY.select(config.select, config.ignore):
+        values = dict(config.rules.get(rule.code, {}))
+        severity = str(values.pop("severity", rule.severity))
+        if severity not in SEVERITY_RANK:
+            raise ConfigError(f"rules.{rule.code}.severity: must be error, warning or info")
+        values = _policy_defaults(rule, values, policy)
+        try:
+            options = rule.options(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            raise ConfigError(f"rules.{rule.code}.{where}: {first['msg']}") from None
+        out.append(SelectedRule(rule=rule, options=options, severity=severity))
+    return out
+
+
+def _policy_defaults(
+    rule: type[Rule], values: dict[str, Any], policy: Policy | None
+) -> dict[str, Any]:
+    if policy is not None and rule.code == "R004" and values.get("max_attempts") is None:
+        values["max_attempts"] = policy.max_attempts
+    return values
+
+
+def _fingerprint(config: Config) -> str:
+    return f"{RULES_VERSION}:{config.fingerprint()}"
+
+
+def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> AnalysisResult:
+    """Replay ``events`` and run the selected rules; writes ``findings`` (see docs/tables.md)."""
+    config = config or Config()
+    started = time.perf_counter()
+    policy = policy_for(config)
+    rules = selected_rules(config, policy)
+    replay.build(con, policy)
+    counts = run_rules(
+        con,
+        rules,
+        pricing=Pricing(
+            flat_usd=config.price_per_gpu_hour,
+            default_usd=policy.default_gpu_hour_usd,
+            by_machine=dict(policy.gpu_hour_usd),
+        ),
+        allow=config.allow,
+        patterns=config.error_patterns,
+    )
+    events = _count(con, "events")
+    set_meta(con, "analysis_events", str(events))
+    set_meta(con, "analysis_config", _fingerprint(config))
+    set_meta(con, "analysis_allowed", str(counts["allowed"]))
+    set_meta(
+        con,
+        "gpu_hour_usd",
+        str(config.price_per_gpu_hour if config.price_per_gpu_hour is not None
+            else policy.default_gpu_hour_usd),
+    )
+    findings = tuple(load_findings(con))
+    return AnalysisResult(
+        findings=findings,
+        rules=tuple(rules),
+        summary=summarize(con, findings),
+        config=config,
+        allowed=counts["allowed"],
+        seconds=time.perf_counter() - started,
+        replayed=True,
+    )
+
+
+def is_current(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> bool:
+    """True when ``findings`` exist for every imported event under this configuration."""
+    config = config or Config()
+    if not table_exists(con, "findings") or not table_exists(con, "events"):
+        return False
+    if replay.is_stale(con):
+        return False
+    return get_meta(con, "analysis_events") == str(_count(con, "events")) and get_meta(
+        con, "analysis_config"
+    ) == _fingerprint(config)
+
+
+def ensure_analyzed(
+    con: duckdb.DuckDBPyConnection, config: Config | None = None
+) -> AnalysisResult:
+    """Analyse only when stale (:func:`is_current`); otherwise read the stored findings."""
+    config = config or Config()
+    if not is_current(con, config):
+        return analyze(con, config)
+    started = time.perf_counter()
+    rules = selected_rules(config, policy_for(config))
+    findings = tuple(load_findings(con))
+    allowed = get_meta(con, "analysis_allowed")
+    return AnalysisResult(
+        findings=findings,
+        rules=tuple(rules),
+        summary=summarize(con, findings),
+        config=config,
+        allowed=int(allowed) if allowed and allowed.isdigit() else 0,
+        seconds=time.perf_counter() - started,
+        replayed=False,
+    )
+
+
+def summarize(
+    con: duckdb.DuckDBPyConnection, findings: tuple[Finding, ...] | list[Finding]
+) -> dict[str, Any]:
+    """The JSON document's ``summary``: database counts and findings by code and severity."""
+    by_code: dict[str, int] = {}
+    by_severity: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        by_code[f.code] = by_code.get(f.code, 0) + 1
+        by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+    return {
+        "events": _count(con, "events"),
+        "requests": _count(con, "requests"),
+        "runners": _count(con, "runners"),
+        "rejected_lines": _count(con, "rejected"),
+        "findings": len(findings),
+        "findings_by_code": dict(sorted(by_code.items())),
+        "findings_by_severity": by_severity,
+        "runners_killed": sum(f.cost.runners_killed for f in findings),
+        "gpu_seconds": round(sum(f.cost.gpu_seconds for f in findings), 3),
+        "cost_usd": round(sum(f.cost.cost_usd for f in findings), 6),
+    }
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    if not table_exists(con, table):
+        return 0
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,87 @@
+"""The ``findings`` table: its DDL (docs/tables.md documents it) and reading it back."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from analyzer.rules.base import Cost, Evidence, Finding
+
+FINDINGS_COLUMNS: list[tuple[str, str]] = [
+    ("finding_id", "INTEGER"),
+    ("code", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("severity", "VARCHAR"),
+    ("app", "VARCHAR"),
+    ("endpoint", "VARCHAR"),
+    ("request_id", "VARCHAR"),
+    ("runner_id", "VARCHAR"),
+    ("ts", "TIMESTAMPTZ"),
+    ("message", "VARCHAR"),
+    ("evidence", "JSON"),
+    ("runners_killed", "INTEGER"),
+    ("gpu_seconds", "DOUBLE"),
+    ("cost_usd", "DOUBLE"),
+    ("fingerprint", "VARCHAR"),
+]
+
+FINDINGS_DDL = (
+    "CREATE OR REPLACE TABLE findings (\n    "
+    + ",\n    ".join(f"{name} {sql_type}" for name, sql_type in FINDINGS_COLUMNS)
+    + "\n)"
+)
+
+
+def iso(ts: datetime | None) -> str | None:
+    """UTC ISO 8601 with milliseconds and ``Z``."""
+    if ts is None:
+        return None
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def _evidence(raw: Any) -> tuple[Evidence, ...]:
+    items = json.loads(raw) if isinstance(raw, str) else (raw or [])
+    return tuple(
+        Evidence(
+            event_id=int(e["event_id"]),
+            file=e.get("file"),
+            line=None if e.get("line") is None else int(e["line"]),
+            event=e.get("event"),
+            ts=e.get("ts"),
+        )
+        for e in items
+    )
+
+
+def load_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    """Every finding of the table, worst first (the table's ``finding_id`` order)."""
+    rows = con.execute(
+        "SELECT code, name, severity, app, endpoint, request_id, runner_id, "
+        "strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ'), message, "
+        "evidence, runners_killed, gpu_seconds, cost_usd, fingerprint "
+        "FROM findings ORDER BY finding_id"
+    ).fetchall()
+    return [
+        Finding(
+            code=r[0],
+            name=r[1],
+            severity=r[2],
+            app=r[3],
+            endpoint=r[4],
+            request_id=r[5],
+            runner_id=r[6],
+            ts=r[7],
+            message=r[8] or "",
+            evidence=_evidence(r[9]),
+            cost=Cost(
+                runners_killed=int(r[10] or 0),
+                gpu_seconds=float(r[11] or 0.0),
+                cost_usd=float(r[12] or 0.0),
+            ),
+            fingerprint=r[13] or "",
+        )
+        for r in rows
+    ]
