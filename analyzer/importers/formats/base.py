@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class ParseContext:
 
     path: Path
     mtime: datetime | None = None
+    first_line: int = 1  # line-based formats: the number of the first line handed over
 
 
 Item = Row | Rejected
@@ -59,7 +60,7 @@ class Format:
     description: str
     sniff: Sniffer
     parse: Parser
-    examples: tuple[str, ...] = field(default=())
+    appendable: bool = False  # line-based: a grown file is read from where it stopped
 
 
 class TimestampError(ValueError):

@@ -70,7 +70,7 @@ def sniff(head: str) -> bool:
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Map each access-log line (streaming)."""
-    for line_no, raw in enumerate(lines, start=1):
+    for line_no, raw in enumerate(lines, start=ctx.first_line):
         line = raw.rstrip("\r\n")
         if not line.strip():
             continue
@@ -157,4 +157,5 @@ FORMAT = Format(
     description="Envoy access log, default format [+ %UPSTREAM_REQUEST_ATTEMPT_COUNT%]",
     sniff=sniff,
     parse=parse,
+    appendable=True,
 )

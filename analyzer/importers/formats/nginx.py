@@ -79,7 +79,7 @@ def split_list(value: str | None) -> list[str]:
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Map each access-log line (streaming)."""
-    for line_no, raw in enumerate(lines, start=1):
+    for line_no, raw in enumerate(lines, start=ctx.first_line):
         line = raw.rstrip("\r\n")
         if not line.strip():
             continue
@@ -168,4 +168,5 @@ FORMAT = Format(
     '$upstream_response_time [$request_time $msec "$http_x_fal_request_id" $request_id]',
     sniff=sniff,
     parse=parse,
+    appendable=True,
 )
