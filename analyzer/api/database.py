@@ -163,8 +163,11 @@ def build_database(paths: Iterable[PathLike], target: PathLike) -> Path:
 
 def is_analyzed(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the replay tables and findings exist and cover every imported event."""
-    tables = ["requests", "timeline", "runners"] + (["findings"] if _rules_available() else [])
-    for table in tables:
+    if _rules_available():
+        from analyzer.analysis import is_current
+
+        return bool(is_current(con))
+    for table in ("requests", "timeline", "runners"):
         if not store.table_exists(con, table):
             return False
     replayed = store.get_meta(con, "replay_events")

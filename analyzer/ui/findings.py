@@ -79,7 +79,7 @@ def _details(item: dict[str, Any]) -> None:
             query_params={"request": rid},
         )
     with st.expander(f"About {doc.label}: why it matters and how to fix it", expanded=True):
-        st.text(doc.docs)
+        st.markdown(doc.docs)  # the rule's own documentation (ours, not log content)
     st.caption("Evidence: the log lines this finding rests on (file and line).")
     ev = data.run(queries.evidence, int(item["finding_id"]))
     if ev.empty:

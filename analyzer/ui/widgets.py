@@ -104,6 +104,16 @@ def seconds(value: float | None) -> str:
     return f"{v:,.1f} s"
 
 
+def when(value: object) -> str:
+    """A timestamp as ``YYYY-MM-DD HH:MM:SS`` UTC (``–`` when missing)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]
+        return "–"
+    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def usd(value: float | None) -> str:
     return "–" if value is None or pd.isna(value) else f"${float(value):,.2f}"
 
