@@ -6,6 +6,8 @@ Tables written by the importers live here (``events``, ``rejected``, ``imports``
 ``events``; they never change the imported tables.
 
 Values always travel as bound parameters; identifiers go through :func:`quote_identifier`.
+Helpers read results with ``fetchall()``: with DuckDB 2.0 a ``fetchone()`` leaves the result
+open, and the next ``register()`` on the connection then fails.
 """
 
 from __future__ import annotations
@@ -102,9 +104,7 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the import tables if missing and record the schema version."""
     con.execute(IMPORT_TABLES_DDL.replace("{max_raw}", str(MAX_RAW_CHARS)))
-    con.execute(
-        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-    )
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
@@ -112,21 +112,21 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return None if row is None else str(row[0])
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return None if not rows else str(rows[0][0])
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    row = con.execute(
+    rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(rows and rows[0][0])
 
 
 def next_event_id(con: duckdb.DuckDBPyConnection) -> int:
     """The first free ``event_id``; importers number their rows from here."""
-    row = con.execute("SELECT coalesce(max(event_id), 0) + 1 FROM events").fetchone()
-    return int(row[0]) if row else 1
+    rows = con.execute("SELECT coalesce(max(event_id), 0) + 1 FROM events").fetchall()
+    return int(rows[0][0]) if rows else 1
 
 
 def _first_line(text: str) -> str:

@@ -1,6 +1,117 @@
-"""Importers: one module per source format, plus format detection.
+"""Importers: read log files into the ``events`` / ``rejected`` / ``imports`` tables.
 
 Public entry point (used by the CLI, the dashboard's import page and the notebook API)::
 
     import_paths(con, paths, *, fmt=None, progress=None) -> ImportSummary
+
+``paths`` are files, directories (recursive; names starting with ``_`` or ``.`` skipped) and
+globs; ``.gz`` and ``.zst`` are decompressed on the fly. Each file's format is detected from
+its first bytes (:mod:`.registry`) unless ``fmt`` forces one. Each file is imported in its
+own transaction, and recorded in ``imports`` so that importing it again adds nothing and a
+grown file adds only its new lines (:mod:`.bookkeeping`). The native format's importer is
+:mod:`.native`; secrets are redacted on the way in (:mod:`.redact`).
 """
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+from analyzer.importers import bookkeeping, registry
+from analyzer.importers.paths import expand_paths
+from analyzer.importers.registry import Format, ImportContext, get_format, register
+from analyzer.importers.summary import FileResult, ImportSummary, RejectedLine
+from analyzer.progress import Progress
+from analyzer.store import ensure_schema
+
+__all__ = [
+    "FileResult",
+    "Format",
+    "ImportContext",
+    "ImportSummary",
+    "RejectedLine",
+    "get_format",
+    "import_paths",
+    "register",
+]
+
+
+def import_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import every file that ``paths`` names into the database behind ``con``.
+
+    Raises :class:`~analyzer.errors.InputNotFoundError` before importing anything if a path
+    matches nothing, :class:`~analyzer.errors.InputUnreadableError` for a file that cannot be
+    read or decompressed (files imported before it stay imported), and
+    :class:`~analyzer.errors.UnknownFormatError` for a file no format recognises.
+    """
+    started = time.perf_counter()
+    files = expand_paths(paths)
+    forced = get_format(fmt) if fmt else None
+    ensure_schema(con)
+    summary = ImportSummary()
+    done_bytes = 0
+    for path in files:
+        if progress is not None:
+            progress.set_label(path.name)
+        chosen = forced or registry.detect(path)
+        summary.files.append(_import_one(con, path, chosen, progress))
+        if progress is not None:
+            done_bytes += path.stat().st_size
+            progress.done = done_bytes
+    if progress is not None:
+        progress.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _import_one(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: Format, progress: Progress | None
+) -> FileResult:
+    """One file in one transaction: plan, import, record."""
+    started = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        plan = bookkeeping.plan_file(con, path, fmt.name, appendable=fmt.appendable)
+        if plan.status == "unchanged":
+            con.execute("COMMIT")
+            return FileResult(
+                path=str(path), format=fmt.name, status="unchanged", first_line=plan.first_line
+            )
+        import_id = bookkeeping.next_import_id(con)
+        ctx = ImportContext(import_id=import_id, plan=plan, progress=progress)
+        result = fmt.import_file(con, path, ctx)
+        result.status = plan.status
+        result.seconds = time.perf_counter() - started
+        content_hash = ctx.content_hash or plan.content_hash
+        if content_hash is None:
+            content_hash = bookkeeping.hash_prefix(path, plan.size).hexdigest()
+        bookkeeping.record_import(
+            con,
+            import_id=import_id,
+            path=path,
+            format_name=fmt.name,
+            size=plan.size,
+            content_hash=content_hash,
+            first_line=plan.first_line,
+            lines=result.lines,
+            events=result.events,
+            rejected=result.rejected,
+            naive=result.naive_timestamps,
+            unknown=result.unknown_events,
+            seconds=result.seconds,
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return result
