@@ -25,11 +25,18 @@ from typing import Any
 from analyzer.errors import AnalyzerError
 from analyzer.simulate.apps import APP_BY_NAME, APPS, healthy_request
 from analyzer.simulate.engine import Engine
-from analyzer.simulate.model import RequestSpec, SetupFailure
+from analyzer.simulate.model import AppConfig, RequestSpec, SetupFailure
 from analyzer.simulate.output import Sink, write_jsonl
 from analyzer.simulate.scenarios import COMPOSITES, SCENARIOS, Context, describe, expand
 
-__all__ = ["DEFAULT_START", "SimulationResult", "describe", "list_scenarios", "simulate"]
+__all__ = [
+    "DEFAULT_START",
+    "SimulationResult",
+    "describe",
+    "list_scenarios",
+    "run_scripted",
+    "simulate",
+]
 
 DEFAULT_START = "2026-11-20T08:00:00Z"
 TRUTH_FILE = "_ground_truth.jsonl"
@@ -152,3 +159,28 @@ def simulate(
         sum(sink.line_counts().values()),
         duration,
     )
+
+
+def run_scripted(
+    out: Path,
+    requests: list[tuple[float, RequestSpec]],
+    *,
+    apps: list[AppConfig] | None = None,
+    setup_failures: list[SetupFailure] | None = None,
+    seed: int = 7,
+    start: str = DEFAULT_START,
+) -> list[dict[str, Any]]:
+    """Run only the given scripted requests (no healthy traffic); returns the ground truth.
+
+    For tests and experiments: e.g. one request on a one-app platform to check a policy row.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+    sink = Sink(out, t0)
+    engine = Engine(
+        apps or list(APPS), sink, random.Random(f"{seed}:engine"), setup_failures or []
+    )
+    engine.run(iter(sorted(requests, key=lambda x: x[0])))
+    sink.close()
+    write_jsonl(out / TRUTH_FILE, engine.truth)
+    return engine.truth
