@@ -1,16 +1,148 @@
-"""`analyzer check` (not built yet)."""
+"""`analyzer check`: import (optionally), replay, run the rules, report, and exit 0 / 1 / 2.
+
+- with PATHs: the logs are imported first, into a temporary database unless ``--db`` is given;
+- with only ``--db`` (or the default ``./analyzer.duckdb``): what is there is analysed (the
+  stored findings are reused when they are current for this configuration);
+- exit 0: nothing at or above ``--fail-on``; 1: findings at or above it; 2: usage error or
+  unreadable input. ``--write-baseline`` records the findings and exits 0.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
+
+from analyzer import store
+from analyzer.analysis import AnalysisResult, analyze, ensure_analyzed
+from analyzer.config import Config, load_config
+from analyzer.errors import AnalyzerError, InputNotFoundError
+from analyzer.report import FORMATTERS, CheckReport, render
+from analyzer.rules import REGISTRY
+from analyzer.rules.baseline import apply_baseline, load_baseline, write_baseline
+from analyzer.rules.registry import split_codes
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("check", help="(not built yet)")
+    p = sub.add_parser(
+        "check",
+        help="replay the logs, run the rules, report findings; exit 1 on findings (CI)",
+        description="Import PATHs (into a temporary database unless --db), replay them, run the "
+        "rules and report the findings. Exit 0: nothing at or above --fail-on; 1: findings at "
+        "or above it; 2: usage error or unreadable input.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="log files, directories or globs")
+    p.add_argument("--db", metavar="FILE", help="database to import into / analyse "
+                   f"(default without PATHs: ./{store.DEFAULT_DB})")
+    p.add_argument("--format", choices=sorted(FORMATTERS), default="text",
+                   help="output format (default: text)")
+    p.add_argument("--fail-on", choices=["error", "warning", "info", "never"], default=None,
+                   help="lowest severity that fails the check (default: error, or the config's)")
+    p.add_argument("--select", metavar="CODES", action="append",
+                   help="only these rule codes or prefixes, comma-separated (e.g. S,R001)")
+    p.add_argument("--ignore", metavar="CODES", action="append",
+                   help="skip these rule codes or prefixes (the most specific wins)")
+    p.add_argument("--baseline", metavar="FILE", help="report only findings not in this baseline")
+    p.add_argument("--write-baseline", metavar="FILE",
+                   help="record the current findings as the baseline, then exit 0")
+    p.add_argument("--config", metavar="FILE",
+                   help="analyzer.toml or pyproject.toml (default: found in the current folder)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
     p.set_defaults(func=run)
 
 
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    update: dict[str, Any] = {}
+    if args.fail_on:
+        update["fail_on"] = args.fail_on
+    if args.select:
+        update["select"] = split_codes(args.select)
+    if args.ignore:
+        update["ignore"] = split_codes(args.ignore)
+    config = config.model_copy(update=update)
+    REGISTRY.check_prefixes(config.select)  # unknown codes: a usage error before any work
+    REGISTRY.check_prefixes(config.ignore)
+    return config
+
+
+def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
+    if args.paths:
+        from analyzer.importers import import_paths
+
+        if args.db:
+            con = store.connect(args.db)
+            try:
+                _report_import(import_paths(con, args.paths))
+                return analyze(con, config)
+            finally:
+                con.close()
+        with tempfile.TemporaryDirectory(prefix="analyzer-check-") as tmp:
+            con = store.connect(Path(tmp) / "check.duckdb")
+            try:
+                _report_import(import_paths(con, args.paths))
+                return analyze(con, config)
+            finally:
+                con.close()
+    db = Path(args.db or store.DEFAULT_DB)
+    if not db.exists():
+        raise InputNotFoundError(
+            f"database not found: {db} (give log PATHs, or import them first with analyzer import)"
+        )
+    con = store.connect(db)
+    try:
+        if not store.table_exists(con, "events"):
+            raise AnalyzerError(f"{db} is not an analyzer database (no events table)")
+        return ensure_analyzed(con, config)
+    finally:
+        con.close()
+
+
+def _report_import(summary: Any) -> None:
+    files = len(getattr(summary, "files", []) or [])
+    events = getattr(summary, "events", 0)
+    rejected = getattr(summary, "rejected", 0)
+    print(f"analyzer: imported {events} events from {files} files ({rejected} lines rejected)",
+          file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
-    print("analyzer check: not built yet")
-    return 2
+    config = _config(args)
+    if args.baseline and args.write_baseline:
+        raise AnalyzerError("--baseline and --write-baseline cannot be combined")
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    result = _analyse(args, config)
+    findings, suppressed = result.findings, 0
+    if args.write_baseline:
+        n = write_baseline(args.write_baseline, findings)
+        print(f"analyzer: baseline {args.write_baseline}: {len(findings)} findings, "
+              f"{n} fingerprints", file=sys.stderr)
+    if baseline is not None:
+        findings, suppressed = apply_baseline(findings, baseline)
+    report = CheckReport(
+        findings=findings,
+        rules=result.rules,
+        summary=result.summary,
+        fail_on=config.fail_on,
+        baseline_suppressed=suppressed,
+        allowed=result.allowed,
+        docs_url=config.docs_url,
+    )
+    text = render(report, args.format)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise AnalyzerError(f"cannot write {args.output}: {exc.strerror}") from None
+        print(f"analyzer: {len(findings)} findings, {len(report.failing)} at or above "
+              f"{config.fail_on}; report written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if args.write_baseline:
+        return EXIT_OK
+    return EXIT_FINDINGS if report.failing else EXIT_OK

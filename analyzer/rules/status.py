@@ -21,7 +21,10 @@ CLASS_JOIN = """
     JOIN rule_error_class ec
       ON ec.exc_type IS NOT DISTINCT FROM a.exc_type
      AND ec.exc_message IS NOT DISTINCT FROM a.exc_message"""
-EXC_TEXT = "coalesce(a.exc_type, 'an error') || coalesce(': ' || left(a.exc_message, 120), '')"
+EXC_TEXT = (
+    "coalesce(a.exc_type, 'an error') || "
+    "coalesce(': ' || left(regexp_replace(a.exc_message, '\\s+', ' ', 'g'), 120), '')"
+)
 # Runner-side evidence first (the app's decision), then the gateway's answer and termination.
 ATTEMPT_EVIDENCE = (
     "[a.handler_end_event_id, a.answered_event_id, a.terminated_event_id, a.dispatched_event_id]"

@@ -1,0 +1,68 @@
+"""What every formatter reads: a :class:`CheckReport`, and the formatter registry.
+
+A formatter is a small named class with one method, ``render(report) -> str`` (flake8's
+``BaseFormatter``); all of them read the same :class:`~analyzer.rules.Finding` records through
+``Finding.to_dict()`` and the same summary.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from analyzer.rules import Finding
+from analyzer.rules.base import FAIL_ON_RANK
+from analyzer.rules.engine import SelectedRule
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The outcome of a check: reported findings (after the baseline), and their context."""
+
+    findings: tuple[Finding, ...]
+    rules: tuple[SelectedRule, ...]
+    summary: dict[str, Any]
+    fail_on: str = "error"
+    baseline_suppressed: int = 0
+    allowed: int = 0
+    docs_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        """Findings at or above ``fail_on``."""
+        limit = FAIL_ON_RANK[self.fail_on]
+        return tuple(f for f in self.findings if f.rank >= limit)
+
+    def help_uri(self, rule_anchor: str) -> str:
+        return f"{self.docs_url or default_docs_url()}#{rule_anchor}"
+
+
+def default_docs_url() -> str:
+    """docs/rules.md of this installation, as an absolute ``file:`` URI (SARIF wants absolute
+    URIs; CI sets ``docs-url`` to the repository's web address instead)."""
+    return (Path(__file__).resolve().parents[2] / "docs" / "rules.md").as_uri()
+
+
+def display_path(file: str | None) -> str | None:
+    """A log file path relative to the working directory when it lies below it (CI annotations
+    and SARIF results then point into the checkout), else unchanged."""
+    if not file:
+        return file
+    try:
+        rel = os.path.relpath(file)
+    except ValueError:
+        return file
+    return file if rel.startswith("..") else Path(rel).as_posix()
+
+
+class Formatter:
+    """Base of the formatters."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def render(self, report: CheckReport) -> str:
+        raise NotImplementedError

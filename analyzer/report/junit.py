@@ -1,0 +1,54 @@
+"""JUnit XML output: a testcase per selected rule, a ``<failure>`` per finding."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from analyzer.report.base import CheckReport, Formatter, display_path
+from analyzer.rules import Finding
+
+
+def _failure_text(f: Finding) -> str:
+    lines = [
+        f.message,
+        f"app: {f.app}  endpoint: {f.endpoint}  request: {f.request_id}  runner: {f.runner_id}",
+        f"cost: {f.cost.runners_killed} runners killed, {f.cost.gpu_seconds:.1f} GPU-s, "
+        f"${f.cost.cost_usd:.4f}",
+        "evidence:",
+    ]
+    lines += [f"  {display_path(e.file)}:{e.line} {e.event} {e.ts}" for e in f.evidence]
+    return "\n".join(lines)
+
+
+class JunitFormatter(Formatter):
+    name = "junit"
+    description = "JUnit XML for CI test reports: a testcase per rule, a failure per finding"
+
+    def render(self, report: CheckReport) -> str:
+        by_code: dict[str, list[Finding]] = {}
+        for f in report.findings:
+            by_code.setdefault(f.code, []).append(f)
+        suites = ET.Element("testsuites", name="analyzer")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name="analyzer.check",
+            tests=str(len(report.rules)),
+            failures=str(sum(1 for s in report.rules if by_code.get(s.rule.code))),
+            errors="0",
+            skipped="0",
+        )
+        for sel in report.rules:
+            rule = sel.rule
+            case = ET.SubElement(
+                suite, "testcase", classname=f"analyzer.{rule.code}",
+                name=f"{rule.code} {rule.name}",
+            )
+            for f in by_code.get(rule.code, []):
+                fail = ET.SubElement(
+                    case, "failure", type=f.severity,
+                    message=f"{f.request_id or f.app or '-'}: {f.message}",
+                )
+                fail.text = _failure_text(f)
+        ET.indent(suites)
+        return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

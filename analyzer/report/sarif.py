@@ -1,0 +1,105 @@
+"""SARIF 2.1.0 output (GitHub code scanning): rules with ``helpUri`` to their docs, each result
+located at the log file and line of its decisive event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from analyzer import __version__
+from analyzer.report.base import CheckReport, Formatter, display_path
+from analyzer.rules import Finding
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _rule(report: CheckReport, index: int) -> dict[str, Any]:
+    sel = report.rules[index]
+    rule = sel.rule
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary()},
+        "fullDescription": {"text": rule.summary()},
+        "help": {"text": rule.docs(), "markdown": rule.docs()},
+        "helpUri": report.help_uri(rule.anchor()),
+        "defaultConfiguration": {"level": LEVELS[sel.severity]},
+        "properties": {"tags": [rule.name.split(".")[0]], "severity": sel.severity},
+    }
+
+
+def _location(f: Finding) -> list[dict[str, Any]]:
+    loc = f.location
+    if loc is None or not loc.file:
+        return []
+    physical: dict[str, Any] = {"artifactLocation": {"uri": display_path(loc.file)}}
+    if loc.line:
+        physical["region"] = {"startLine": int(loc.line)}
+    return [{"physicalLocation": physical}]
+
+
+def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "level": LEVELS.get(f.severity, "warning"),
+        "message": {"text": f.message},
+        "locations": _location(f),
+        "partialFingerprints": {"analyzerFingerprint/v1": f.fingerprint},
+        "properties": {
+            "app": f.app,
+            "endpoint": f.endpoint,
+            "request_id": f.request_id,
+            "runner_id": f.runner_id,
+            "ts": f.ts,
+            "cost": f.cost.to_dict(),
+            "evidence": [e.to_dict() for e in f.evidence],
+        },
+    }
+    if f.code in index:
+        result["ruleIndex"] = index[f.code]
+    related = [
+        {
+            "id": i,
+            "physicalLocation": {
+                "artifactLocation": {"uri": display_path(e.file)},
+                **({"region": {"startLine": int(e.line)}} if e.line else {}),
+            },
+            "message": {"text": f"{e.event} at {e.ts}"},
+        }
+        for i, e in enumerate(f.evidence[1:], start=1)
+        if e.file
+    ]
+    if related:
+        result["relatedLocations"] = related
+    return result
+
+
+def sarif_document(report: CheckReport) -> dict[str, Any]:
+    index = {sel.rule.code: i for i, sel in enumerate(report.rules)}
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "analyzer",
+                        "version": __version__,
+                        "informationUri": report.docs_url or report.help_uri("").rstrip("#"),
+                        "rules": [_rule(report, i) for i in range(len(report.rules))],
+                    }
+                },
+                "results": [_result(f, index) for f in report.findings],
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+
+
+class SarifFormatter(Formatter):
+    name = "sarif"
+    description = "SARIF 2.1.0 for code scanning (GitHub), located at the decisive log line"
+
+    def render(self, report: CheckReport) -> str:
+        return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,78 @@
+"""Text output for people: grouped by rule, worst first, with cost and a few examples."""
+
+from __future__ import annotations
+
+from analyzer.report.base import CheckReport, Formatter, display_path
+from analyzer.rules import Finding
+from analyzer.rules.base import SEVERITY_RANK
+
+EXAMPLES = 2
+WIDTH = 110
+
+
+def _money(usd: float) -> str:
+    return f"${usd:,.2f}" if usd >= 0.01 or usd == 0 else f"${usd:.4f}"
+
+
+def _where(f: Finding) -> str:
+    loc = f.location
+    return f"{display_path(loc.file)}:{loc.line}" if loc and loc.file else "-"
+
+
+class TextFormatter(Formatter):
+    name = "text"
+    description = "for people: grouped by rule, worst first, then a summary"
+
+    def render(self, report: CheckReport) -> str:
+        groups: dict[str, list[Finding]] = {}
+        for f in report.findings:
+            groups.setdefault(f.code, []).append(f)
+        order = sorted(
+            groups.values(), key=lambda fs: (-SEVERITY_RANK.get(fs[0].severity, 0), -len(fs),
+                                             fs[0].code)
+        )
+        lines: list[str] = []
+        for fs in order:
+            first = fs[0]
+            killed = sum(f.cost.runners_killed for f in fs)
+            gpu = sum(f.cost.gpu_seconds for f in fs)
+            usd = sum(f.cost.cost_usd for f in fs)
+            cost = f"{gpu:,.0f} GPU-s, {_money(usd)}"
+            if killed:
+                cost = f"{killed} runners killed, " + cost
+            noun = "finding" if len(fs) == 1 else "findings"
+            lines.append(
+                f"{first.severity.upper():7} {first.code} {first.name}: {len(fs)} {noun} ({cost})"
+            )
+            for f in fs[:EXAMPLES]:
+                subject = f.request_id or f.runner_id or "-"
+                msg = f.message if len(f.message) <= WIDTH else f.message[: WIDTH - 1] + "…"
+                lines.append(f"    {subject} ({f.app or '-'}, {_where(f)})")
+                lines.append(f"      {msg}")
+            if len(fs) > EXAMPLES:
+                lines.append(f"    ... and {len(fs) - EXAMPLES} more")
+            lines.append("")
+        s = report.summary
+        by_sev = s.get("findings_by_severity", {})
+        lines.append(
+            f"{len(report.findings)} findings ({by_sev.get('error', 0)} errors, "
+            f"{by_sev.get('warning', 0)} warnings, {by_sev.get('info', 0)} info) in "
+            f"{s.get('requests', 0):,} requests, {s.get('runners', 0):,} runners, "
+            f"{s.get('events', 0):,} events; {s.get('rejected_lines', 0):,} rejected lines"
+        )
+        killed = sum(f.cost.runners_killed for f in report.findings)
+        usd = sum(f.cost.cost_usd for f in report.findings)
+        gpu = sum(f.cost.gpu_seconds for f in report.findings)
+        lines.append(f"cost: {killed} runners killed, {gpu:,.0f} GPU-s, {_money(usd)}")
+        if report.baseline_suppressed:
+            lines.append(f"{report.baseline_suppressed} known findings hidden by the baseline")
+        if report.allowed:
+            lines.append(f"{report.allowed} findings allowed by per-app configuration")
+        failing = len(report.failing)
+        verdict = (
+            "never fails (--fail-on never)" if report.fail_on == "never"
+            else f"{failing} at or above {report.fail_on}: "
+            + ("FAIL" if failing else "pass")
+        )
+        lines.append(verdict)
+        return "\n".join(lines) + "\n"
