@@ -2,7 +2,7 @@
 
 Input: a relation ``chunk_lines(line_no BIGINT, line VARCHAR)`` (one row per physical line
 of the file, blank lines included). :data:`STAGE_SQL` builds the temporary table ``_stage``
-with one row per non-blank line: every column of ``events`` (typed), plus ``reason`` (NULL
+with one row per non-blank line: every column of ``events`` (typed), plus ``reject_reason`` (NULL
 for a good line) and ``raw`` (the redacted line, kept for rejected rows). Each line's JSON is
 parsed once into a struct of JSON values (``json_transform``); every known field of
 ``analyzer.events.FIELD_TYPES`` is then type-checked and cast with vectorised expressions.
@@ -165,7 +165,7 @@ WITH lines AS (
 )
 SELECT
     line_no,
-    {_reason_expr()} AS reason,
+    {_reason_expr()} AS reject_reason,  -- not `reason`: that is an event field
     line AS raw,
     ts_value AS ts,
     {_v("source")} ->> '$' AS source,
@@ -190,23 +190,23 @@ INSERT INTO events (event_id, {", ".join(q(c) for c in EVENT_COLUMNS)},
                     origin, inferred, file, line_no, import_id)
 SELECT $id_base + line_no, {", ".join(q(c) for c in EVENT_COLUMNS)},
        'native', false, $file, line_no, $import_id
-FROM _stage WHERE reason IS NULL
+FROM _stage WHERE reject_reason IS NULL
 """
 
 INSERT_REJECTED_SQL = """
 INSERT INTO rejected (file, line_no, raw, reason, import_id)
-SELECT $file, line_no, left(raw, $max_raw), reason, $import_id
-FROM _stage WHERE reason IS NOT NULL
+SELECT $file, line_no, left(raw, $max_raw), reject_reason, $import_id
+FROM _stage WHERE reject_reason IS NOT NULL
 """
 
 COUNTS_SQL = """
-SELECT count(*) FILTER (WHERE reason IS NULL),
-       count(*) FILTER (WHERE reason IS NOT NULL),
-       count(*) FILTER (WHERE reason IS NULL AND ts_naive),
-       count(*) FILTER (WHERE reason IS NULL AND unknown_event)
+SELECT count(*) FILTER (WHERE reject_reason IS NULL),
+       count(*) FILTER (WHERE reject_reason IS NOT NULL),
+       count(*) FILTER (WHERE reject_reason IS NULL AND ts_naive),
+       count(*) FILTER (WHERE reject_reason IS NULL AND unknown_event)
 FROM _stage
 """
 
 FIRST_REJECTED_SQL = """
-SELECT line_no, reason FROM _stage WHERE reason IS NOT NULL ORDER BY line_no LIMIT $n
+SELECT line_no, reject_reason FROM _stage WHERE reject_reason IS NOT NULL ORDER BY line_no LIMIT $n
 """
