@@ -54,7 +54,8 @@ class Registry:
         return rule
 
     def __iter__(self) -> Iterator[type[Rule]]:
-        return iter(sorted(self._rules.values(), key=lambda r: r.code))
+        """In registration order (the contract's catalogue order: S, R, C, L)."""
+        return iter(list(self._rules.values()))
 
     def __len__(self) -> int:
         return len(self._rules)
