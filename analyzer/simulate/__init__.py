@@ -15,9 +15,10 @@ Output is a pure function of the arguments: the same seed gives byte-identical f
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -126,8 +127,11 @@ def simulate(
     healthy = _healthy(n_healthy, random.Random(f"{seed}:healthy"), 120.0, duration - 600.0)
     arrivals = heapq.merge(healthy, iter(scripted), key=lambda x: x[0])
 
+    # bigger runs are denser: let every app scale out in proportion (the sample is the base)
+    load = (requests / duration) / (2500 / MIN_DURATION_S)
+    apps = [replace(a, max_runners=math.ceil(a.max_runners * max(1.0, load))) for a in APPS]
     sink = Sink(out, t0, gz=gz, split_mb=split_mb)
-    engine = Engine(list(APPS), sink, random.Random(f"{seed}:engine"), setup_failures)
+    engine = Engine(apps, sink, random.Random(f"{seed}:engine"), setup_failures)
     engine.run(arrivals)
     files = sink.close()
 
@@ -177,9 +181,7 @@ def run_scripted(
     out.mkdir(parents=True, exist_ok=True)
     t0 = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
     sink = Sink(out, t0)
-    engine = Engine(
-        apps or list(APPS), sink, random.Random(f"{seed}:engine"), setup_failures or []
-    )
+    engine = Engine(apps or list(APPS), sink, random.Random(f"{seed}:engine"), setup_failures or [])
     engine.run(iter(sorted(requests, key=lambda x: x[0])))
     sink.close()
     write_jsonl(out / TRUTH_FILE, engine.truth)

@@ -38,6 +38,7 @@ APPS: tuple[AppConfig, ...] = (
         max_runners=6,
         setup_s=(60.0, 110.0),
         request_timeout=180.0,
+        startup_timeout=300.0,
         share=0.10,
     ),
     AppConfig(

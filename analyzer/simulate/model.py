@@ -87,6 +87,7 @@ class GatewayQuirks:
     retry_500: bool = False  # a 500 is requeued although the policy says no retry
     ignore_deadline: bool = False  # the caller's X-Fal-Request-Timeout is not enforced
     requeue_wait_s: float = 0.0  # the requeued request waits this long before it can dispatch
+    lose_termination_log: bool = False  # the runner is killed but the gateway's line is lost
 
 
 @dataclass
@@ -124,6 +125,7 @@ class SetupFailure:
     scenario: str = "setup_failure_loop"
     truth: bool = True  # the burst should produce L001 for the app
     max_failures: int | None = None  # stop after this many failed runners
+    parallel: int = 1  # runners the rollout starts at once
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,10 @@ def ordinary_503(c: Context) -> None:
     c.add(0.22, SDXL, [triton], "S001", mode="direct")
     key = err(0.3, 503, ("KeyError", "'controlnet_conditioning_scale'"))
     c.add(0.61, SDXL, [key, _ok(4.0)], "S001")
+    # the gateway's runner.terminated line was lost: the runner just goes silent (no L002)
+    lost = GatewayQuirks(lose_termination_log=True)
+    lora = err(0.5, 503, ("FileNotFoundError", "LoRA 'pixel-art-v2' not found in /data/loras"))
+    c.add(0.84, SDXL, [lora, _ok(4.5)], "S001", quirks=lost)
 
 
 def bad_input_5xx(c: Context) -> None:
@@ -169,6 +173,21 @@ def setup_failure_loop(c: Context) -> None:
     """A rollout whose setup() fails on every new runner for five minutes."""
     start = c.at(0.30)
     c.setup_failures.append(SetupFailure("umbrella/tts", start, start + 300.0, scenario=c.name))
+    start = c.at(0.60)  # three runners whose weight download stalls past startup_timeout
+    stalled = "Downloading weights: 23.1 GB from the model registry (stalled at 41%)"
+    c.setup_failures.append(
+        SetupFailure(
+            "acme/flux-video",
+            start,
+            start + 60.0,
+            "",
+            stalled,
+            kind="startup_timeout",
+            scenario=c.name,
+            max_failures=3,
+            parallel=3,
+        )
+    )
 
 
 def policy_deviation(c: Context) -> None:
@@ -270,6 +289,12 @@ def near_misses(c: Context) -> None:
     honour = replace(whisper_ok(c.rng), duration=9.0, on_disconnect="honour")
     c.add(0.59, WHISPER, [honour], mode="direct", disconnect_after_start=2.5)
     c.add(0.92, SDXL, [err(2.0, 503, OOM)], no_retry=True)  # caller's x-fal-no-retry
+    # a 500 for a GPU fault: the health check fails and the runner is replaced (policy)
+    illegal = ("RuntimeError", "CUDA error: an illegal memory access was encountered")
+    c.add(0.49, SDXL, [err(1.5, 500, illegal, health_ok=False)])
+    # the documented pattern: 500 + x-fal-stop-runner: true + X-Fal-Needs-Retry: 1
+    corrupted = ("CorruptedStateError", "Runner state corrupted, retrying on fresh runner")
+    c.add(0.76, SDXL, [err(1.0, 500, corrupted, stop_runner=True, needs_retry=True), _ok(4.0)])
     c.add(
         0.08,
         LLM,

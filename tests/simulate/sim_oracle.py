@@ -246,9 +246,9 @@ def analyse(d: Path) -> tuple[set[tuple[str, str]], list[str]]:
                 if a.n not in fwd and (end_t is None or end_t > tc + 1.0):
                     found.add(("C001", r.id))
                 cr = a.first("cancel.received")
-                if cr is not None and (cr["outcome"] != "cancelled" or (
-                    end and end["event"] != "handler.cancelled"
-                )):
+                if cr is not None and (
+                    cr["outcome"] != "cancelled" or (end and end["event"] != "handler.cancelled")
+                ):
                     found.add(("C002", r.id))
                 if end and end["event"] == "handler.cancelled":
                     p = end_t - tc  # type: ignore[operator]

@@ -18,13 +18,23 @@ from analyzer.simulate.model import AppConfig, AttemptPlan, GatewayQuirks, Reque
 from analyzer.simulate.policy import decide
 
 APP = AppConfig(
-    "t/app", "/run", "GPU-H100", concurrency=1, min_runners=2, max_runners=12,
-    setup_s=(5.0, 6.0), request_timeout=60.0, keep_alive=600.0,
+    "t/app",
+    "/run",
+    "GPU-H100",
+    concurrency=1,
+    min_runners=2,
+    max_runners=12,
+    setup_s=(5.0, 6.0),
+    request_timeout=60.0,
+    keep_alive=600.0,
 )
 
 
 def run_one(
-    tmp: Path, *plans: AttemptPlan, app: AppConfig = APP, sf: list[SetupFailure] | None = None,
+    tmp: Path,
+    *plans: AttemptPlan,
+    app: AppConfig = APP,
+    sf: list[SetupFailure] | None = None,
     **kw: Any,
 ) -> dict[str, list[dict[str, Any]]]:
     spec = RequestSpec(app.name, app.endpoint, list(plans), **kw)
@@ -198,15 +208,24 @@ def test_caller_deadline_504_no_retry_runner_unaffected(tmp_path: Path) -> None:
 
 
 def test_caller_deadline_stops_retries(tmp_path: Path) -> None:
-    ev = run_one(tmp_path, AttemptPlan(8.0, "error", 503, exc_type="X", message="y"), ok(),
-                 deadline_s=5.0, fit_deadline=False)
+    ev = run_one(
+        tmp_path,
+        AttemptPlan(8.0, "error", 503, exc_type="X", message="y"),
+        ok(),
+        deadline_s=5.0,
+        fit_deadline=False,
+    )
     assert completed(ev)["status"] == 504
     assert len(ev["attempt.dispatched"]) == 1
 
 
 def test_startup_timeout_replaces_runner_request_stays_queued(tmp_path: Path) -> None:
     app = replace(APP, min_runners=0, startup_timeout=30.0)
-    sf = [SetupFailure(app.name, 0.0, 70.0, "", "Downloading weights", kind="startup_timeout", max_failures=1)]
+    sf = [
+        SetupFailure(
+            app.name, 0.0, 70.0, "", "Downloading weights", kind="startup_timeout", max_failures=1
+        )
+    ]
     ev = run_one(tmp_path, ok(), app=app, sf=sf)
     (t,) = [e for e in ev["runner.terminated"] if e["reason"] == "startup_timeout"]
     assert "request_id" not in t

@@ -18,8 +18,25 @@ from analyzer.simulate.scenarios import SCENARIOS
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_logs" / "native"
 CATALOGUE = {
-    "S001", "S002", "S003", "S004", "S005", "S006", "R001", "R002", "R003", "R004",
-    "C001", "C002", "C003", "C004", "C005", "C006", "C007", "L001", "L002",
+    "S001",
+    "S002",
+    "S003",
+    "S004",
+    "S005",
+    "S006",
+    "R001",
+    "R002",
+    "R003",
+    "R004",
+    "C001",
+    "C002",
+    "C003",
+    "C004",
+    "C005",
+    "C006",
+    "C007",
+    "L001",
+    "L002",
 }
 
 
@@ -125,7 +142,9 @@ def test_committed_sample_truth_is_exact() -> None:
 def test_committed_sample_is_what_the_documented_command_writes(tmp_path: Path) -> None:
     """sample_logs/README.md's command regenerates the committed files byte for byte."""
     readme = (ROOT / "sample_logs" / "README.md").read_text()
-    assert "analyzer simulate incident_day --out sample_logs/native --requests 2500 --seed 7" in readme
+    assert (
+        "analyzer simulate incident_day --out sample_logs/native --requests 2500 --seed 7" in readme
+    )
     simulate(tmp_path, ["incident_day"], requests=2500, seed=7)
     for p in sorted(SAMPLE.iterdir()):
         assert (tmp_path / p.name).read_bytes() == p.read_bytes(), p.name
