@@ -148,9 +148,7 @@ class Fleet:
                         "message": sf.message,
                     },
                 )
-                self.at(
-                    t + cfg.startup_timeout, self.setup_gave_up, r, "startup_timeout", sf_i
-                )
+                self.at(t + cfg.startup_timeout, self.setup_gave_up, r, "startup_timeout", sf_i)
             return
         if setup > cfg.startup_timeout:
             self.at(t + cfg.startup_timeout, self.setup_gave_up, r, "startup_timeout", None)
