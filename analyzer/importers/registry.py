@@ -106,6 +106,15 @@ def register(fmt: Format) -> None:
     _FORMATS[fmt.name] = fmt
 
 
+def _register_foreign() -> None:
+    """The foreign formats of issue 8 (analyzer/importers/formats), tried after native."""
+    from analyzer.importers.formats.plugin import REGISTERED
+
+    for fmt in REGISTERED:
+        if fmt.name not in _FORMATS:
+            register(fmt)
+
+
 def formats() -> list[Format]:
     """All registered formats, in detection order."""
     return list(_FORMATS.values())
@@ -150,3 +159,6 @@ def detect(path: Path) -> Format:
     raise UnknownFormatError(
         f"{path}: matches no known format (tried: {tried}); use --format NAME to force one"
     )
+
+
+_register_foreign()

@@ -16,6 +16,7 @@ task to cancel") or ``error``. Every other line is a ``log`` event.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from analyzer.importers.formats.base import (
     Item,
     ParseContext,
     Rejected,
+    Row,
     TimestampError,
     as_str,
     compact,
@@ -70,10 +72,10 @@ def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
         except TimestampError as exc:
             yield Rejected(line_no, compact(record), str(exc))
             continue
-        yield _map_record(record, line_no, ts, naive)
+        yield from _map_record(record, line_no, ts, naive)
 
 
-def _map_record(record: dict[str, Any], line_no: int, ts: Any, naive: bool) -> dict[str, Any]:
+def _map_record(record: dict[str, Any], line_no: int, ts: Any, naive: bool) -> list[Row]:
     labels = record.get("labels") if isinstance(record.get("labels"), dict) else {}
     assert isinstance(labels, dict)
 
@@ -107,19 +109,21 @@ def _map_record(record: dict[str, Any], line_no: int, ts: Any, naive: bool) -> d
         extra["traceback"] = parsed.text
         if endpoint and endpoint.rstrip("/").endswith("/cancel"):
             outcome = "no_task" if "no task to cancel" in parsed.message.lower() else "error"
-            return make_row(
-                ts,
-                "runner",
-                "cancel.received",
-                outcome=outcome,
-                endpoint=endpoint.rstrip("/")[: -len("/cancel")] or None,
-                exc_type=parsed.exc_type,
-                message=parsed.message,
-                extra=extra,
-                **common,
-            )
+            return [
+                make_row(
+                    ts,
+                    "runner",
+                    "cancel.received",
+                    outcome=outcome,
+                    endpoint=endpoint.rstrip("/")[: -len("/cancel")] or None,
+                    exc_type=parsed.exc_type,
+                    message=parsed.message,
+                    extra=extra,
+                    **common,
+                )
+            ]
         extra["status_from"] = "sdk_mapping"
-        return make_row(
+        error = make_row(
             ts,
             "runner",
             "handler.error",
@@ -130,19 +134,49 @@ def _map_record(record: dict[str, Any], line_no: int, ts: Any, naive: bool) -> d
             extra=extra,
             **common,
         )
+        return [*_timed_out_upstream(parsed.exc_type, ts, endpoint, common), error]
     if parsed is not None:
         extra["traceback"] = parsed.text
-        return make_row(
-            ts,
-            "runner",
-            "log",
-            endpoint=endpoint,
-            exc_type=parsed.exc_type,
-            message=parsed.message,
-            extra=extra,
-            **common,
-        )
-    return make_row(ts, "runner", "log", endpoint=endpoint, message=message, extra=extra, **common)
+        return [
+            make_row(
+                ts,
+                "runner",
+                "log",
+                endpoint=endpoint,
+                exc_type=parsed.exc_type,
+                message=parsed.message,
+                extra=extra,
+                **common,
+            )
+        ]
+    return [
+        make_row(ts, "runner", "log", endpoint=endpoint, message=message, extra=extra, **common)
+    ]
+
+
+_TIMEOUT_TYPE = re.compile(r"Timeout", re.IGNORECASE)
+
+
+def _timed_out_upstream(
+    exc_type: str, ts: Any, endpoint: str | None, common: dict[str, Any]
+) -> list[Row]:
+    """A handler that died of a timeout exception (``TimeoutError``, ``httpx.ReadTimeout``,
+    ...) was waiting on upstream work that timed out: that child work, which the logs do not
+    show by itself, is inferred (started and timed out at the traceback's time)."""
+    if not _TIMEOUT_TYPE.search(exc_type):
+        return []
+    child = {
+        "child_id": f"{common['request_id']}:{common['runner_id']}:{common['line_no']}",
+        "kind": "upstream",
+        "name": exc_type,
+        "endpoint": endpoint,
+        "inferred": True,
+        **common,
+    }
+    return [
+        make_row(ts, "runner", "child.started", **child),
+        make_row(ts, "runner", "child.finished", outcome="timeout", **child),
+    ]
 
 
 FORMAT = Format(

@@ -11,10 +11,14 @@ rows ordered by ``sent_at`` (then ``started_at``) are its attempts 1, 2, ... Per
 - ``request.received`` at the first ``sent_at`` (inferred: the listing has no such line);
 - per row: ``attempt.dispatched`` and ``handler.started`` at ``started_at``;
   ``attempt.finished`` with ``status_code`` at ``ended_at``; ``handler.finished`` at
-  ``ended_at`` for answers below 500 other than 499 (a 5xx's end and error come from the
-  logs' traceback), ``handler.cancelled`` for 499; ``runner.terminated`` (inferred,
-  ``status_503``) after a 503 answer;
-- ``request.completed`` with the last row's status, when that row has ended.
+  ``ended_at`` for answers below 400 and ``handler.cancelled`` for 499 (inferred); a 4xx or
+  5xx leaves the handler's end (and its exception) to the logs' traceback;
+- ``request.completed`` with the last row's status, when that row has ended, except after a
+  429/503/504 below 10 attempts (a retry may still be queued: the listing cannot tell).
+
+No ``runner.terminated`` is synthesised after a 503: the app events log terminations, and
+the replay infers one when the runner falls silent after the answer (``termination_inferred``),
+which also keeps a runner that went on serving visible as a policy deviation.
 
 The listing carries no attempt number, no error_type (unless ``json_output`` has one), no
 headers (``X-Fal-Needs-Retry``, ``x-fal-stop-runner``), no deadline and no cancels.
@@ -43,6 +47,8 @@ from analyzer.importers.formats.base import (
 )
 
 NAME = "fal_requests"
+RETRIED_STATUSES = (429, 503, 504)  # 429: the policy option (the seeds disagree)
+MAX_ATTEMPTS = 10
 _MAPPED = {
     "request_id",
     "endpoint_id",
@@ -184,7 +190,7 @@ def _map_request(request_id: str, rows: list[tuple[int, dict[str, Any]]]) -> Ite
                 yield make_row(
                     ended[0], "runner", "handler.cancelled", inferred=True, **stamp, **base
                 )
-            elif status < 500:
+            elif status < 400:
                 yield make_row(
                     ended[0],
                     "runner",
@@ -194,17 +200,7 @@ def _map_request(request_id: str, rows: list[tuple[int, dict[str, Any]]]) -> Ite
                     **stamp,
                     **base,
                 )
-        if status == 503 and runner_id is not None:
-            yield make_row(
-                ended[0],
-                "gateway",
-                "runner.terminated",
-                reason="status_503",
-                inferred=True,
-                **stamp,
-                **base,
-            )
-    if last_end is not None:
+    if last_end is not None and not _retry_pending(last_end[1], len(rows)):
         line_no, record, ended = last_end
         yield make_row(
             ended[0],
@@ -218,6 +214,13 @@ def _map_request(request_id: str, rows: list[tuple[int, dict[str, Any]]]) -> Ite
             inferred=True,
             **common,
         )
+
+
+def _retry_pending(record: dict[str, Any], attempts: int) -> bool:
+    """The last row answered a status the queue may retry (429, 503, 504) below the cap: the
+    listing cannot tell a completed request (direct call, ``x-fal-no-retry``) from one whose
+    next attempt is still queued, so no completion is claimed."""
+    return _int(record.get("status_code")) in RETRIED_STATUSES and attempts < MAX_ATTEMPTS
 
 
 def _error_type(record: dict[str, Any]) -> str | None:

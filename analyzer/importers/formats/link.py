@@ -5,6 +5,12 @@ the platform answered; the request listing says the status but not the exception
 are imported (in any order), each ``handler.error`` from ``fal_logs`` takes the status of the
 matching ``attempt.finished`` from ``fal_requests`` (same request and runner; the answer nearest
 in time when a request ran twice on one runner), and ``extra.status_from`` says so.
+
+The listing also shows an attempt the platform cut at its ``request_timeout`` as a plain 504;
+the app events show the runner terminated for ``request_timeout`` at that moment. Together
+they are the native ``attempt.failed`` (``request_timeout``): such a 504 row (origin
+``fal_requests``, its runner terminated for ``request_timeout`` within
+``TIMEOUT_LINK_S`` seconds) is turned into one, its status kept in ``extra.listed_status``.
 """
 
 from __future__ import annotations
@@ -33,10 +39,35 @@ WHERE e.event_id = m.event_id
 """
 
 
+TIMEOUT_LINK_S = 5.0
+
+LINK_TIMEOUT_SQL = """
+UPDATE events AS e
+SET event = 'attempt.failed', error_type = 'request_timeout', status = NULL,
+    extra = json_merge_patch(coalesce(e.extra, '{}'::JSON),
+                             json_object('listed_status', e.status))
+WHERE e.origin = 'fal_requests' AND e.event = 'attempt.finished' AND e.status = 504
+  AND EXISTS (
+      SELECT 1 FROM events t
+      WHERE t.event = 'runner.terminated' AND t.reason = 'request_timeout'
+        AND t.runner_id = e.runner_id
+        AND abs(epoch(t.ts) - epoch(e.ts)) <= ?
+  )
+"""
+
+
+def link_timeouts(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn listed 504s whose runner was killed for ``request_timeout`` into the failure."""
+    con.execute(LINK_TIMEOUT_SQL, [TIMEOUT_LINK_S])
+
+
 def link_statuses(con: duckdb.DuckDBPyConnection) -> None:
     """Give traceback-derived ``handler.error`` events the status the listing recorded."""
     con.execute(LINK_STATUS_SQL)
 
 
-POST_IMPORT: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (link_statuses,)
+POST_IMPORT: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
+    link_timeouts,
+    link_statuses,
+)
 """Run by the importer after each import run, whatever formats it read."""
