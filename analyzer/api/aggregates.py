@@ -314,3 +314,20 @@ def cold_starts_by_app(
             FROM runners {where} GROUP BY ALL ORDER BY cold_start_s DESC""",
         params,
     )
+
+
+def findings_by_rule(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS) -> pd.DataFrame:
+    """Findings per rule: ``code, name, rule`` (``CODE · name``), ``severity``, ``findings``,
+    ``runners_killed``, ``cost_usd``; costliest first."""
+    if not table_exists(con, "findings"):
+        return pd.DataFrame(columns=["code", "name", "rule", "severity", "findings"])
+    where, params = _where(filters, "findings")
+    return frame(
+        con,
+        f"""SELECT code, any_value(name) AS name, code || ' · ' || any_value(name) AS rule,
+                   any_value(severity) AS severity, count(*) AS findings,
+                   coalesce(sum(runners_killed), 0) AS runners_killed,
+                   coalesce(sum(cost_usd), 0) AS cost_usd
+            FROM findings {where} GROUP BY code ORDER BY cost_usd DESC, code""",
+        params,
+    )

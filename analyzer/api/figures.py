@@ -336,3 +336,26 @@ def attempts_figure(df: pd.DataFrame) -> go.Figure:
     return _layout(
         fig, title, "attempts (dispatches) per request", "requests (log scale)", legend="outcome"
     )
+
+
+def findings_by_rule_figure(df: pd.DataFrame) -> go.Figure:
+    """Findings per rule (``rule``, ``severity``, ``findings`` columns), horizontal bars."""
+    title = "Findings by rule"
+    if df.empty:
+        return empty_figure(title, "No findings in this window")
+    df = df.sort_values("findings", ascending=True)
+    fig = go.Figure()
+    for severity in ("info", "warning", "error"):
+        part = df[df["severity"] == severity]
+        if part.empty:
+            continue
+        fig.add_bar(
+            y=part["rule"],
+            x=part["findings"],
+            orientation="h",
+            name=severity,
+            marker_color=SEVERITY_COLORS[severity],
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(df["rule"]))
+    return _layout(fig, title, "findings", "rule", height=160 + 26 * len(df), legend="severity")

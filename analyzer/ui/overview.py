@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from analyzer.api import aggregates, figures, queries
-from analyzer.api.rules_info import rule_label
+from analyzer.api.filters import Filters
 from analyzer.ui import data, widgets
 from analyzer.ui.navigation import page
 
@@ -20,7 +19,7 @@ def _kpis(s: dict[str, object]) -> None:
     c[0].metric("Requests", f"{s['requests']:,}", help="Requests received in the window.")
     c[1].metric(
         "Success rate",
-        widgets.percent(s["success_rate"]),  # type: ignore[arg-type]
+        widgets.percent(s["success_rate"]),
         help="Successful requests over requests that completed in the window.",
     )
     c[2].metric(
@@ -35,13 +34,13 @@ def _kpis(s: dict[str, object]) -> None:
     )
     c[4].metric(
         "GPU time wasted",
-        widgets.seconds(s["gpu_seconds_wasted"]),  # type: ignore[arg-type]
+        widgets.seconds(s["gpu_seconds_wasted"]),
         help="Work after a cancel or disconnect, attempts that could not succeed, "
         "child work left running and cold starts caused by needless terminations.",
     )
     c[5].metric(
         "Money wasted",
-        widgets.usd(s["usd_wasted"]),  # type: ignore[arg-type]
+        widgets.usd(s["usd_wasted"]),
         help=f"GPU time wasted at ${s['gpu_hour_usd']:.2f} per GPU-hour.",
     )
     c = st.columns(6)
@@ -51,7 +50,7 @@ def _kpis(s: dict[str, object]) -> None:
     c[3].metric("Attempts", f"{s['attempts']:,}", help="Dispatches to runners, retries included.")
     c[4].metric(
         "Cold-start time",
-        widgets.seconds(s["cold_start_seconds"]),  # type: ignore[arg-type]
+        widgets.seconds(s["cold_start_seconds"]),
         help="Setup time of the runners seen in the window.",
     )
     c[5].metric(
@@ -67,7 +66,7 @@ def _kpis(s: dict[str, object]) -> None:
         st.text(why)
 
 
-def _top_findings(f: widgets.Filters) -> None:
+def _top_findings(f: Filters) -> None:
     st.subheader("Top findings by cost")
     top = data.run(queries.findings, f, order="cost", limit=TOP_N)
     if top.empty:
@@ -76,51 +75,30 @@ def _top_findings(f: widgets.Filters) -> None:
             "elsewhere, " + widgets.NO_DATA_HINT
         )
         return
-    table = widgets.timeline_link_column(widgets.with_rule_labels(top))
-    cols = [
-        "rule",
-        "severity",
-        "timeline",
-        "app",
-        "endpoint",
-        "request_id",
-        "cost_usd",
-        "runners_killed",
-        "gpu_seconds",
-        "message",
-        "finding_id",
-    ]
     st.caption(
-        "Select a row to open the finding's details and evidence; "
-        "“open ↗” shows its request's timeline."
+        "Click a finding for its explanation, fix and evidence; “timeline” opens the "
+        "request it is about."
     )
-    event = st.dataframe(
-        table[[c for c in cols if c in table]],
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
-        key="overview_top",
-        column_config={
-            **widgets.finding_column_config(),
-            "timeline": widgets.timeline_link_config(),
-        },
-    )
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        finding_id = int(top.iloc[rows[0]]["finding_id"])
-        st.switch_page(page("findings"), query_params={"finding": str(finding_id)})
-
-
-def _by_rule(s: dict[str, object]) -> None:
-    by_code = s["findings_by_code"]
-    assert isinstance(by_code, dict)
-    if not by_code:
-        return
-    st.subheader("Findings by rule")
-    df = pd.DataFrame(
-        {"rule": [rule_label(c) for c in by_code], "findings": list(by_code.values())}
-    )
-    st.dataframe(df.sort_values("findings", ascending=False), hide_index=True)
+    for row in widgets.with_rule_labels(top).itertuples(index=False):
+        left, right = st.columns([6, 1])
+        where = " ".join(str(x) for x in (row.app, row.endpoint) if isinstance(x, str))
+        label = (
+            f"**{widgets.md(widgets.usd(row.cost_usd))}** · {widgets.md(row.rule)} ({row.severity}) · "
+            f"{widgets.md(where)}"
+        )
+        left.page_link(
+            page("findings"),
+            label=label,
+            icon=":material/report:",
+            query_params={"finding": str(widgets.as_int(row.finding_id))},
+        )
+        if isinstance(row.request_id, str):
+            right.page_link(
+                page("timeline"),
+                label="timeline",
+                icon=":material/timeline:",
+                query_params={"request": row.request_id},
+            )
 
 
 def render() -> None:
@@ -145,5 +123,9 @@ def render() -> None:
         figures.terminations_over_time_figure(data.run(aggregates.terminations_over_time, f)),
         width="stretch",
     )
-    _top_findings(f)
-    _by_rule(s)
+    left, right = st.columns([3, 2])
+    with left:
+        _top_findings(f)
+    right.plotly_chart(
+        figures.findings_by_rule_figure(data.run(aggregates.findings_by_rule, f)), width="stretch"
+    )

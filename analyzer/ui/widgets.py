@@ -23,7 +23,7 @@ FILTER_APPS = "flt_apps"
 FILTER_WINDOW = "flt_window"
 FILTERS = "analyzer_filters"
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
 
 
 def md(text: object) -> str:
@@ -92,7 +92,7 @@ NO_DATA_HINT = (
 )
 
 
-def seconds(value: float | None) -> str:
+def seconds(value: Any) -> str:
     """A duration for a KPI (``12.3 s``, ``4.1 min``, ``2.0 h``)."""
     if value is None or pd.isna(value):
         return "–"
@@ -114,11 +114,16 @@ def when(value: object) -> str:
     return ts.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def usd(value: float | None) -> str:
+def as_int(value: Any) -> int:
+    """An integer cell (0 when missing)."""
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
+def usd(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else f"${float(value):,.2f}"
 
 
-def percent(value: float | None) -> str:
+def percent(value: Any) -> str:
     return "–" if value is None or pd.isna(value) else f"{100 * float(value):.1f} %"
 
 

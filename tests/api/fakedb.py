@@ -389,7 +389,17 @@ def build(path: Path) -> Path:
         ("findings", findings),
     ):
         _insert(con, name, rows)
-    con.execute("INSERT INTO meta VALUES ('replay_events', ?)", [str(len(events))])
+    # mark it analysed (so opening it does not replay these hand-made tables away)
+    from analyzer.analysis import _fingerprint
+    from analyzer.config import Config
+
+    for key, value in (
+        ("replay_events", str(len(events))),
+        ("analysis_events", str(len(events))),
+        ("analysis_config", _fingerprint(Config())),
+        ("gpu_hour_usd", "2.0"),
+    ):
+        con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
     con.execute(
         "INSERT INTO imports (import_id, path, format, events, rejected) "
         "VALUES (1, '/logs/gateway.jsonl', 'native', ?, 1)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,10 +86,12 @@ def test_page_renders_on_known_data(page: str, fake_db_path: Path, on_db) -> Non
 def test_charts_and_tables_are_present(fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
     on_db(fake_db_path)
     at = render("overview")
-    assert len(at.get("plotly_chart")) == 2
-    top = at.dataframe[0].value
-    assert top["rule"].iloc[0] == "R001 · retry.poison-request"
-    assert top["timeline"].iloc[0] == "timeline?request=req-poison"
+    assert len(at.get("plotly_chart")) == 3
+    links = at.get("page_link")
+    labels = [link.proto.label for link in links]
+    assert labels[0].startswith("**\\$0.01** · R001 · retry.poison-request") and "(error)" in labels[0]
+    assert links[0].proto.page.endswith("findings") and "finding=1" in links[0].proto.query_string
+    assert labels[1] == "timeline" and "request=req-poison" in links[1].proto.query_string
 
 
 def test_log_text_is_shown_as_text_not_html(fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
@@ -126,5 +129,5 @@ def test_app_py_opens_on_the_sample(sample_db_path: Path, monkeypatch: pytest.Mo
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Incident overview"
-    top = at.dataframe[0].value
-    assert top["rule"].str.match(r"^[SRCL]\d{3} · [a-z]").all()
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert any(re.search(r"[SRCL]\d{3} · [a-z]+\.", label) for label in labels), labels

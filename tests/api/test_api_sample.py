@@ -1,0 +1,148 @@
+"""Each API function on the sample incident, through the real pipeline (import, replay, rules)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import analyzer
+from analyzer.api import aggregates, database, figures, queries
+from analyzer.api.filters import Filters
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def a(sample_db_path: Path) -> analyzer.Analysis:
+    sample = analyzer.open_db()  # None: the cached sample, which the fixture already built
+    assert sample.path == sample_db_path
+    return sample
+
+
+@pytest.fixture(scope="module")
+def poison_id(a: analyzer.Analysis) -> str:
+    found = a.findings(code="R001", order="cost")
+    assert not found.empty, "the sample incident has poison requests"
+    return str(found["request_id"].iloc[0])
+
+
+def test_summary(a: analyzer.Analysis) -> None:
+    s = a.summary()
+    assert s["requests"] > 1000 and 0.5 < s["success_rate"] < 1
+    assert s["runners_killed"] > 0 and s["findings"] > 0
+    assert s["usd_wasted"] == pytest.approx(s["gpu_seconds_wasted"] * s["gpu_hour_usd"] / 3600)
+    assert sum(s["outcomes"].values()) == s["requests"]
+    app = a.requests()["app"].iloc[0]
+    assert 0 < a.summary(app=app)["requests"] < s["requests"]
+
+
+def test_findings_have_names_and_filters_work(a: analyzer.Analysis) -> None:
+    f = a.findings()
+    assert f["name"].notna().all() and set(f["severity"]) <= {"error", "warning", "info"}
+    errors = a.findings(severity="error")
+    assert len(errors) == (f["severity"] == "error").sum()
+    costly = a.findings(order="cost")["cost_usd"].fillna(0).tolist()
+    assert costly == sorted(costly, reverse=True)
+    mid = f["ts"].dropna().sort_values().iloc[len(f) // 2]
+    assert len(a.findings(since=mid)) + len(a.findings(until=mid)) == f["ts"].notna().sum()
+
+
+def test_requests_attempts_timeline(a: analyzer.Analysis, poison_id: str) -> None:
+    req = a.request(poison_id)
+    assert req is not None and req["attempts"] >= 3
+    att = a.attempts(poison_id)
+    assert len(att) == req["attempts"] and att["runner_id"].nunique() >= 3
+    tl = a.timeline(poison_id)
+    assert tl["seq"].tolist() == list(range(1, len(tl) + 1))
+    assert (tl["lane_kind"] == "runner").any() and (tl["lane"] == "gateway").any()
+    assert len(a.requests(outcome="failed")) == a.summary()["outcomes"].get("failed", 0)
+
+
+def test_runners_and_cancellations(a: analyzer.Analysis) -> None:
+    runners = a.runners()
+    assert len(runners) == a.summary()["runners"]
+    assert (runners["end_kind"] == "terminated").sum() == a.summary()["runners_killed"]
+    canc = a.cancellations()
+    assert not canc.empty and set(canc["kind"]) <= {"cancel", "disconnect"}
+    leaks = a.leaks_by_endpoint()
+    assert leaks["cancellations"].sum() == len(canc)
+
+
+def test_evidence_points_at_files_and_lines(a: analyzer.Analysis) -> None:
+    fid = int(a.findings(order="cost")["finding_id"].iloc[0])
+    item = a.finding(fid)
+    assert item is not None and item["evidence"]
+    ev = a.evidence(fid)
+    assert not ev.empty and ev["line_no"].min() >= 1
+    assert all(Path(f).name.endswith(".jsonl") for f in ev["file"])
+
+
+def test_sql_with_parameters(a: analyzer.Analysis, poison_id: str) -> None:
+    df = a.sql("SELECT count(*) AS n FROM attempts WHERE request_id = ?", [poison_id])
+    assert df["n"].iloc[0] == len(a.attempts(poison_id))
+
+
+def test_figures(a: analyzer.Analysis, poison_id: str) -> None:
+    fig = a.timeline_figure(poison_id)
+    lanes = list(fig.layout.yaxis.categoryarray)
+    assert lanes[-1] == "gateway" and sum(lane.startswith("attempt") for lane in lanes) >= 3
+    assert any(t.name == "runner terminated" for t in fig.data)
+    for fig in (
+        a.runners_figure(),
+        a.findings_over_time_figure(),
+        a.requests_over_time_figure(),
+        a.terminations_over_time_figure(),
+        figures.findings_by_rule_figure(aggregates.findings_by_rule(a.con)),
+        figures.propagation_figure(a.cancellations()),
+        figures.attempts_figure(aggregates.attempts_per_request(a.con)),
+    ):
+        assert fig.data and fig.layout.title.text and fig.layout.xaxis.title.text
+
+
+def test_aggregates_agree_with_tables(a: analyzer.Analysis) -> None:
+    con = a.con
+    dist = aggregates.attempts_per_request(con)
+    assert dist["requests"].sum() == a.summary()["requests"]
+    chains = aggregates.retry_chains(con, limit=5)
+    assert (chains["attempts"] > 1).all() and chains["chain"].str.contains("→").all()
+    kills = aggregates.kills_by_request(con)
+    assert kills["runners_killed"].sum() == a.runners()["killed_by_request_id"].notna().sum()
+    over = aggregates.requests_over_time(con, Filters())
+    assert over["n"].sum() == a.summary()["requests"]
+    assert queries.distinct_values(con, "findings", "code") == sorted(set(a.findings()["code"]))
+
+
+def test_load_imports_into_a_new_database(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    shutil.copytree(database.sample_logs_dir(), logs)
+    target = tmp_path / "incident.duckdb"
+    loaded = analyzer.load(logs, db=target)
+    try:
+        assert loaded.path == target and loaded.summary()["findings"] > 0
+        imported = loaded.sql("SELECT count(*) AS n FROM imports")["n"].iloc[0]
+        assert imported == len([p for p in logs.iterdir() if not p.name.startswith("_")])
+    finally:
+        loaded.close()
+    reopened = analyzer.open_db(target)  # already analysed: opens read-only at once
+    assert isinstance(reopened.findings(), pd.DataFrame)
+    reopened.close()
+
+
+def test_the_sample_cache_follows_the_sample_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs = tmp_path / "native"
+    shutil.copytree(database.sample_logs_dir(), logs)
+    monkeypatch.setenv("ANALYZER_SAMPLE_LOGS", str(logs))
+    before = database.sample_db_path(build=False)
+    with (logs / "gateway.jsonl").open("a") as f:
+        f.write("\n")
+    assert database.sample_db_path(build=False) != before
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(analyzer.api.database.InputNotFoundError, match="database not found"):
+        analyzer.open_db(tmp_path / "nope.duckdb")
