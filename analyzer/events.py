@@ -382,7 +382,7 @@ def parse_event(obj: dict[str, Any]) -> BaseEvent:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of one line of the native log: any of the known events, or a generic one."""
-    known = list(EVENT_MODELS.values())
+    models: list[type[BaseEvent]] = [*EVENT_MODELS.values(), GenericEvent]
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"analyzer native event log, format version {FORMAT_VERSION}",
@@ -391,7 +391,7 @@ def json_schema() -> dict[str, Any]:
         "anyOf": [],
         "$defs": {},
     }
-    for model in [*known, GenericEvent]:
+    for model in models:
         sub = model.model_json_schema(ref_template="#/$defs/{model}")
         for name, definition in sub.pop("$defs", {}).items():
             schema["$defs"][name] = definition
