@@ -14,6 +14,10 @@ importing the export shows what a user of the platform's own data can (and canno
   ``runner_startup_failure``, ``runner_stopping``, ``runner_finished``);
 - ``runners.json``: the runner listing at the end of the window (runners still alive).
 
+All times are on the platform's (gateway's) clock: runner-side times are shifted by each
+runner's clock offset estimated from dispatch / handler-start pairs, as an export stamped by
+one system would be.
+
 Lost on the way (the export has no field for it): attempt numbers, error types, the
 ``X-Fal-Needs-Retry`` / ``x-fal-stop-runner`` headers, the caller's deadline and
 ``x-fal-no-retry``, queue cancels and disconnects, forwarded cancels, child work, resources,
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import statistics
 import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -91,6 +96,24 @@ def _iso(epoch: float, *, naive: bool = False) -> str:
     return text.replace("+00:00", "" if naive else "Z")
 
 
+def runner_offsets(evs: list[dict[str, Any]]) -> dict[str, float]:
+    """Each runner's clock minus the gateway's, from the k-th dispatch / k-th handler start of
+    each (request, runner): the median difference (a network hop is milliseconds)."""
+    dispatched: dict[tuple[str, str], list[float]] = defaultdict(list)
+    started: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for e in evs:
+        key = (str(e.get("request_id")), str(e.get("runner_id")))
+        if e.get("event") == "attempt.dispatched":
+            dispatched[key].append(_epoch(e["ts"]))
+        elif e.get("event") == "handler.started":
+            started[key].append(_epoch(e["ts"]))
+    diffs: dict[str, list[float]] = defaultdict(list)
+    for key, starts in started.items():
+        for gateway, runner in zip(sorted(dispatched.get(key, [])), sorted(starts), strict=False):
+            diffs[key[1]].append(runner - gateway)
+    return {rid: statistics.median(values) for rid, values in diffs.items()}
+
+
 def traceback_message(exc_type: str, message: str, endpoint: str) -> str:
     """The SDK's traceback log line: JSON, exception line first, frames most recent first."""
     func = endpoint.strip("/").replace("/", "_") or "handler"
@@ -110,7 +133,12 @@ def traceback_message(exc_type: str, message: str, endpoint: str) -> str:
 def write_export(events: Iterable[dict[str, Any]], out: Path) -> ExportSummary:
     """Write the four export files of ``events`` into ``out`` (created if missing)."""
     out.mkdir(parents=True, exist_ok=True)
-    evs = sorted(events, key=lambda e: _epoch(e["ts"]))
+    evs = list(events)
+    offsets = runner_offsets(evs)
+    for e in evs:  # the platform stamps its exports with its own clock
+        if e.get("source") == "runner" and e.get("runner_id") in offsets:
+            e["ts"] = _epoch(e["ts"]) - offsets[str(e["runner_id"])]
+    evs.sort(key=lambda e: _epoch(e["ts"]))
     items = _request_items(evs)
     logs = _log_items(evs)
     app_events = _app_events(evs)

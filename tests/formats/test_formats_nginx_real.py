@@ -12,7 +12,10 @@ import pytest
 from formats_helpers import parse_file, pick
 from nginx_server import nginx_available, nginx_proxy
 
+from analyzer.importers import import_paths
 from analyzer.importers.formats import nginx
+from analyzer.replay import build
+from analyzer.store import connect
 
 
 def _post(url: str, request_id: str | None, timeout: float = 5.0) -> int:
@@ -70,3 +73,24 @@ def test_real_nginx_access_log_imports_attempts(tmp_path: Path) -> None:
     # no x-fal-request-id: nginx's own $request_id (32 hex characters) is the id
     health = [r for r in rows if r["endpoint"] == "/health"]
     assert health and len(health[0]["request_id"]) == 32
+
+    # the same log through the importer (detected from content) and the replay
+    con = connect(tmp_path / "nginx.duckdb")
+    summary = import_paths(con, [proxy.access_log])
+    assert [f.format for f in summary.files] == ["nginx"] and summary.rejected == 0
+    build(con)
+    attempts = con.execute(
+        "SELECT request_id, list(status ORDER BY attempt), list(runner_id ORDER BY attempt) "
+        "FROM attempts WHERE request_id LIKE 'req-ng-%' AND request_id <> 'req-ng-gone' "
+        "GROUP BY request_id"
+    ).fetchall()
+    assert len(attempts) == 4
+    assert any(statuses == [503, 200] for _, statuses, _ in attempts)
+    assert all(
+        statuses[-1] == 200 and runners[-1] == proxy.good for _, statuses, runners in attempts
+    )
+    outcome = con.execute(
+        "SELECT outcome, disconnected_at IS NOT NULL FROM requests WHERE request_id = 'req-ng-gone'"
+    ).fetchone()
+    assert outcome is not None and outcome[1] is True
+    con.close()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from formats_helpers import load_rows, parse_file, pick
+from formats_helpers import parse_file, pick
 from otel_app import LEAK_SECONDS, run_app
 
+from analyzer.analysis import analyze
+from analyzer.importers import import_paths
 from analyzer.importers.formats import otel
-from analyzer.replay import build
 from analyzer.store import connect
 
 
@@ -30,8 +31,15 @@ def test_real_sdk_trace_finds_the_orphaned_child(tmp_path: Path) -> None:
     assert pick(rows, request_id="req-otel-clean", event="handler.finished")[0]["status"] == 200
 
     con = connect(tmp_path / "otel.duckdb")
-    load_rows(con, rows, "otel", str(trace_file))
-    build(con)
+    summary = import_paths(con, [trace_file])  # detected from its content
+    assert [f.format for f in summary.files] == ["otel"] and summary.rejected == 0
+    result = analyze(con)
+    c003 = [f for f in result.findings if f.code == "C003"]
+    assert [f.request_id for f in c003] == ["req-otel-cancelled"]
+    assert c003[0].runner_id == "runner-otel-1"
+    # the evidence leads back to the trace file
+    assert any(e.file == str(trace_file) for e in c003[0].evidence)
+    assert not [f for f in result.findings if f.request_id == "req-otel-clean"]
     children = con.execute(
         "SELECT request_id, name, outcome, ran_after_parent_s FROM children "
         "ORDER BY request_id, name"
