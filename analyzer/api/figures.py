@@ -32,6 +32,12 @@ END_KIND_COLORS = {
     "setup_failed": "#ff7f0e",
     "unknown": "#1f77b4",
 }
+END_KIND_LABELS = {
+    "terminated": "killed by the platform",
+    "stopped": "stopped gracefully",
+    "setup_failed": "setup failed",
+    "unknown": "still alive at the end of the logs",
+}
 LANE_COLORS = {"gateway": "#7f7f7f", "runner": "#1f77b4", "child": "#17becf"}
 
 # Events drawn with a distinct marker on a request's timeline: (label, symbol, colour).
@@ -258,12 +264,12 @@ def runners_figure(runners: pd.DataFrame, max_runners: int = 300) -> go.Figure:
             x=serving[m],
             base=serve_start[m],
             orientation="h",
-            name=f"serving, then {kind}",
+            name=f"serving, then {END_KIND_LABELS.get(kind, kind)}",
             marker_color=END_KIND_COLORS.get(kind, "#1f77b4"),
             customdata=pd.DataFrame({"r": reasons[m], "k": killer[m]}).to_numpy(),
-            hovertemplate="%{y}<br>end: "
-            + kind
-            + " %{customdata[0]}<br>killed by request: %{customdata[1]}<extra></extra>",
+            hovertemplate="%{y}<br>"
+            + END_KIND_LABELS.get(kind, kind)
+            + " %{customdata[0]}<br>because of request: %{customdata[1]}<extra></extra>",
         )
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(categoryorder="array", categoryarray=label[::-1])
