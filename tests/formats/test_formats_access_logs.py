@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from formats_helpers import FIXTURES, parse_file, pick
 
+from analyzer.importers import import_paths
 from analyzer.importers.formats.nginx import split_list
+from analyzer.store import connect
 
 
 def test_nginx_upstream_lists_are_attempts() -> None:
@@ -73,3 +77,21 @@ def test_envoy_flags_and_attempt_count() -> None:
     failed = pick(rows, request_id="envoy:envoy_access.log:6", event="attempt.failed")
     assert failed[0]["error_type"] == "runner_connection_error"
     assert [(r.line_no, r.reason) for r in rejected] == [(7, "not an Envoy default-format line")]
+
+
+def test_grown_access_log_imports_only_new_lines(tmp_path: Path) -> None:
+    lines = (FIXTURES / "nginx_access.log").read_text().splitlines(keepends=True)
+    log = tmp_path / "access.log"
+    log.write_text("".join(lines[:2]))
+    con = connect(tmp_path / "a.duckdb")
+    first = import_paths(con, [log])
+    log.write_text("".join(lines[:4]))
+    second = import_paths(con, [log])
+    assert [f.status for f in first.files + second.files] == ["imported", "appended"]
+    assert second.files[0].first_line == 3 and second.files[0].lines == 2
+    got = con.execute(
+        "SELECT line_no, count(*) FROM events WHERE event = 'request.completed' GROUP BY 1 "
+        "ORDER BY 1"
+    ).fetchall()
+    con.close()
+    assert got == [(1, 1), (2, 1), (3, 1), (4, 1)]  # each request once, at its own line

@@ -81,3 +81,30 @@ def test_formats_command_lists_every_format(capsys: pytest.CaptureFixture[str]) 
     assert main(["formats", "--json"]) == 0
     listed = [e["name"] for e in json.loads(capsys.readouterr().out)]
     assert listed[0] == "native" and set(listed) >= set(EXPECTED.values())
+
+
+def test_cli_import_detects_forces_and_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "a.duckdb")
+    assert main(["import", str(FIXTURES / "envoy_access.log"), "--db", db]) == 0
+    # forced: an access log read as nginx is rejected line by line, not silently dropped
+    forced = tmp_path / "access.txt"
+    forced.write_bytes((FIXTURES / "envoy_access.log").read_bytes())
+    assert main(["import", str(forced), "--format", "nginx", "--db", db]) == 0
+    odd = tmp_path / "odd.log"
+    odd.write_text("hello world\n")
+    capsys.readouterr()
+    assert main(["import", str(odd), "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "matches no known format" in err and "fal_requests" in err and "envoy" in err
+    import duckdb
+
+    con = duckdb.connect(db, read_only=True)
+    rows = dict(con.execute("SELECT path, format FROM imports").fetchall())
+    rejected = con.execute("SELECT count(*) FROM rejected WHERE file = ?", [str(forced)]).fetchone()
+    origins = {r[0] for r in con.execute("SELECT DISTINCT origin FROM events").fetchall()}
+    con.close()
+    assert rows[str(FIXTURES / "envoy_access.log")] == "envoy" and rows[str(forced)] == "nginx"
+    assert rejected is not None and rejected[0] == 7  # every line named with its reason
+    assert origins == {"envoy"}
