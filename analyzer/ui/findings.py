@@ -67,7 +67,7 @@ def _details(item: dict[str, Any]) -> None:
         ("endpoint", item.get("endpoint")),
         ("request", item.get("request_id")),
         ("runner", item.get("runner_id")),
-        ("when (UTC)", item.get("ts")),
+        ("when (UTC)", widgets.when(item.get("ts"))),
     ]
     st.text("   ".join(f"{k}: {v}" for k, v in where if v is not None and not pd.isna(v)))
     rid = item.get("request_id")

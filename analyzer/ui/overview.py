@@ -110,7 +110,8 @@ def render() -> None:
         return
     start, end = s["window_start"], s["window_end"]
     st.caption(
-        f"{s['events']:,} events imported; requests from {start} to {end} (UTC). "
+        f"{s['events']:,} events imported; requests from {widgets.when(start)} to "
+        f"{widgets.when(end)} (UTC). "
         "Filters (apps, time window) are in the sidebar."
     )
     _kpis(s)

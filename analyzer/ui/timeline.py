@@ -43,6 +43,10 @@ def _pick() -> str | None:
     return choice
 
 
+def _seconds_or_none(value: Any) -> str | None:
+    return None if value is None or pd.isna(value) else f"{float(value):g} s"
+
+
 def _summary(req: dict[str, Any]) -> None:
     c = st.columns(6)
     c[0].metric("Outcome", str(req.get("outcome") or "–"))
@@ -56,8 +60,8 @@ def _summary(req: dict[str, Any]) -> None:
         ("app", req.get("app")),
         ("endpoint", req.get("endpoint")),
         ("mode", req.get("mode")),
-        ("received (UTC)", req.get("received_at")),
-        ("caller's deadline", req.get("deadline_s")),
+        ("received (UTC)", widgets.when(req.get("received_at"))),
+        ("caller's deadline", _seconds_or_none(req.get("deadline_s"))),
     ]
     st.text("   ".join(f"{k}: {v}" for k, v in facts if v is not None and not pd.isna(v)))
 

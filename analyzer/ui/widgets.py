@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -47,8 +46,11 @@ def sidebar_filters() -> Filters:
     """The app filter and time window in the sidebar (shared by every page)."""
     sb = st.sidebar
     path = data.current_db()
-    sb.caption("Database: bundled sample incident" if data.is_sample(path) else "Database:")
-    sb.text(Path(path).name if data.is_sample(path) else path)
+    if data.is_sample(path):
+        sb.caption("Database: the bundled sample incident (sample_logs/native)")
+    else:
+        sb.caption("Database:")
+        sb.text(path)
     apps = data.run(queries.distinct_values, "requests", "app")
     chosen = sb.multiselect(
         "Apps",
