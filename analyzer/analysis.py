@@ -41,6 +41,7 @@ class AnalysisResult:
     seconds: float = 0.0
     replayed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    """``analysed``: True when the rules ran (False: stored findings were read back)."""
 
     def severity_of(self, code: str) -> str:
         return next((s.severity for s in self.rules if s.rule.code == code), "warning")
@@ -81,7 +82,21 @@ def _policy_defaults(
 
 
 def _fingerprint(config: Config) -> str:
-    return f"{RULES_VERSION}:{config.fingerprint()}"
+    """What the stored findings depend on, besides the selection (which may only shrink)."""
+    narrowed = config.model_copy(update={"select": [], "ignore": []})
+    return f"{RULES_VERSION}:{narrowed.fingerprint()}"
+
+
+def _policy_fingerprint(config: Config) -> str:
+    """What the replay tables depend on: the policy file (and its text)."""
+    only_policy = Config(policy=config.policy)
+    return only_policy.fingerprint()
+
+
+def _replay_current(con: duckdb.DuckDBPyConnection, config: Config) -> bool:
+    return not replay.is_stale(con) and get_meta(con, "analysis_policy") == _policy_fingerprint(
+        config
+    )
 
 
 def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> AnalysisResult:
@@ -90,7 +105,9 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     started = time.perf_counter()
     policy = policy_for(config)
     rules = selected_rules(config, policy)
-    replay.build(con, policy)
+    replayed = not _replay_current(con, config)
+    if replayed:
+        replay.build(con, policy)
     counts = run_rules(
         con,
         rules,
@@ -105,6 +122,8 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     events = _count(con, "events")
     set_meta(con, "analysis_events", str(events))
     set_meta(con, "analysis_config", _fingerprint(config))
+    set_meta(con, "analysis_policy", _policy_fingerprint(config))
+    set_meta(con, "analysis_rules", ",".join(s.rule.code for s in rules))
     set_meta(con, "analysis_allowed", str(counts["allowed"]))
     set_meta(
         con,
@@ -120,20 +139,26 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
         config=config,
         allowed=counts["allowed"],
         seconds=time.perf_counter() - started,
-        replayed=True,
+        replayed=replayed,
+        extra={"analysed": True},
     )
 
 
 def is_current(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> bool:
-    """True when ``findings`` exist for every imported event under this configuration."""
+    """True when ``findings`` exist for every imported event under this configuration, and
+    cover every rule it selects (a narrower selection reuses a wider analysis)."""
     config = config or Config()
     if not table_exists(con, "findings") or not table_exists(con, "events"):
         return False
-    if replay.is_stale(con):
+    if not _replay_current(con, config):
         return False
-    return get_meta(con, "analysis_events") == str(_count(con, "events")) and get_meta(
-        con, "analysis_config"
-    ) == _fingerprint(config)
+    stored = set((get_meta(con, "analysis_rules") or "").split(","))
+    wanted = {s.rule.code for s in selected_rules(config)}
+    return (
+        get_meta(con, "analysis_events") == str(_count(con, "events"))
+        and get_meta(con, "analysis_config") == _fingerprint(config)
+        and wanted <= stored
+    )
 
 
 def ensure_analyzed(
@@ -145,7 +170,8 @@ def ensure_analyzed(
         return analyze(con, config)
     started = time.perf_counter()
     rules = selected_rules(config, policy_for(config))
-    findings = tuple(load_findings(con))
+    wanted = {s.rule.code for s in rules}
+    findings = tuple(f for f in load_findings(con) if f.code in wanted)
     allowed = get_meta(con, "analysis_allowed")
     return AnalysisResult(
         findings=findings,
