@@ -50,8 +50,8 @@ SELECT count(*) FILTER (WHERE retried), count(*) FILTER (WHERE NOT retried) FROM
 
 def observed_429(con: duckdb.DuckDBPyConnection, max_attempts: int) -> str:
     """Which 429 behaviour the logs show: ``retried``, ``not_retried`` or ``unknown``."""
-    row = con.execute(OBSERVED_429_SQL, [max_attempts]).fetchone()
-    yes, no = (int(row[0]), int(row[1])) if row else (0, 0)
+    row = con.execute(OBSERVED_429_SQL, [max_attempts]).fetchall()[0]
+    yes, no = int(row[0]), int(row[1])
     if yes > no:
         return "retried"
     if no > yes:
@@ -61,15 +61,22 @@ def observed_429(con: duckdb.DuckDBPyConnection, max_attempts: int) -> str:
 
 _STEP_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _rp_hand AS
-SELECT request_id, att AS attempt,
-       min(ts) FILTER (WHERE event = 'handler.started') AS handler_started_at,
-       arg_min(event_id, ts) FILTER (WHERE event = 'handler.started') AS handler_started_event_id,
-       arg_min({{'ts': ts, 'event': event, 'event_id': event_id, 'exc_type': exc_type,
-                 'message': message, 'status': status}}, ts)
-           FILTER (WHERE event IN ('handler.finished', 'handler.error', 'handler.cancelled'))
-           AS h_end
-FROM _rp_rev WHERE att IS NOT NULL
-GROUP BY request_id, att;
+WITH h AS (
+    SELECT request_id, att AS attempt,
+           min(ts) FILTER (WHERE event = 'handler.started') AS handler_started_at,
+           arg_min(event_id, ts) FILTER (WHERE event = 'handler.started')
+               AS handler_started_event_id,
+           arg_min({{'ts': ts, 'event': event, 'event_id': event_id}}, ts)
+               FILTER (WHERE event IN ('handler.finished', 'handler.error', 'handler.cancelled'))
+               AS h0
+    FROM _rp_rev WHERE att IS NOT NULL
+      AND event IN ('handler.started', 'handler.finished', 'handler.error', 'handler.cancelled')
+    GROUP BY request_id, att
+)
+SELECT h.* EXCLUDE (h0),
+       {{'ts': h.h0.ts, 'event': h.h0.event, 'event_id': h.h0.event_id, 'exc_type': e.exc_type,
+        'message': e.message, 'status': e.status}} AS h_end
+FROM h LEFT JOIN events e ON e.event_id = h.h0.event_id;
 
 CREATE OR REPLACE TEMP TABLE _rp_errclass AS
 WITH pairs AS (
@@ -77,11 +84,6 @@ WITH pairs AS (
     WHERE h_end.event = 'handler.error'
 )
 SELECT exc_type, message, {classify_error_sql("exc_type", "message")} AS error_class FROM pairs;
-
-CREATE OR REPLACE TEMP TABLE _rp_mt AS
-SELECT runner_id, coalesce(arg_min(machine_type, ts) FILTER (WHERE event = 'runner.started'),
-                           any_value(machine_type)) AS machine_type
-FROM _rp_ev WHERE runner_id IS NOT NULL AND machine_type IS NOT NULL GROUP BY runner_id;
 
 CREATE OR REPLACE TEMP TABLE _rp_att1 AS
 WITH base AS (
@@ -136,10 +138,10 @@ SELECT i.* EXCLUDE (app, endpoint, app_, endpoint_, base_impact, base_retry, con
 FROM impact i
 LEFT JOIN _rp_errclass ec ON ec.exc_type IS NOT DISTINCT FROM i.exc_type
                          AND ec.message IS NOT DISTINCT FROM i.exc_message
-LEFT JOIN _rp_mt mt ON mt.runner_id = i.runner_id;
+LEFT JOIN _rp_rseen mt ON mt.runner_id = i.runner_id;
 
 CREATE OR REPLACE TEMP TABLE _rp_term AS
-SELECT event_id, ts, runner_id, request_id, reason FROM _rp_ev
+SELECT event_id, ts, runner_id, request_id, reason FROM events
 WHERE source = 'gateway' AND event = 'runner.terminated' AND runner_id IS NOT NULL;
 
 CREATE OR REPLACE TEMP TABLE _rp_termlink AS
@@ -168,12 +170,6 @@ by_runner AS (
 SELECT * FROM (SELECT * FROM by_request UNION ALL SELECT * FROM by_runner)
 QUALIFY row_number() OVER (PARTITION BY request_id, attempt ORDER BY ts, event_id) = 1;
 
-CREATE OR REPLACE TEMP TABLE _rp_alive AS
-SELECT runner_id, max(ts) AS last_alive FROM _rp_ev
-WHERE runner_id IS NOT NULL
-  AND (source = 'runner' OR event IN ('attempt.dispatched', 'attempt.finished')
-       OR (event = 'runner.health_check' AND ok))
-GROUP BY runner_id;
 """
 
 _ATTEMPTS_SELECT = """
@@ -192,7 +188,7 @@ WITH t AS (
                AS inferred
     FROM _rp_att1 a
     LEFT JOIN _rp_termlink l ON l.request_id = a.request_id AND l.attempt = a.attempt
-    LEFT JOIN _rp_alive al ON al.runner_id = a.runner_id
+    LEFT JOIN _rp_rseen al ON al.runner_id = a.runner_id
 ),
 u AS (
     SELECT t.*,
@@ -240,7 +236,8 @@ SELECT u.* EXCLUDE (runner_terminated_, terminated_at_, logged_reason, logged_te
        ) AS needless_termination
 FROM u
 LEFT JOIN (SELECT request_id, attempt - 1 AS attempt, arg_min(reason, ts) AS reason
-           FROM _rp_ev WHERE event = 'request.requeued' AND attempt IS NOT NULL
+           FROM events WHERE event = 'request.requeued' AND attempt IS NOT NULL
+             AND request_id IS NOT NULL
            GROUP BY ALL) q
   ON q.request_id = u.request_id AND q.attempt = u.attempt
 """
@@ -259,6 +256,5 @@ def build_attempts(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         "DROP TABLE IF EXISTS _rp_hand; DROP TABLE IF EXISTS _rp_errclass; "
-        "DROP TABLE IF EXISTS _rp_att1; DROP TABLE IF EXISTS _rp_termlink; "
-        "DROP TABLE IF EXISTS _rp_alive"
+        "DROP TABLE IF EXISTS _rp_att1; DROP TABLE IF EXISTS _rp_termlink"
     )

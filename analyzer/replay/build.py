@@ -22,7 +22,7 @@ from analyzer.replay.cost import cost_attempts
 from analyzer.replay.policy import Policy, default_policy, install_policy_tables
 from analyzer.replay.requests import build_requests
 from analyzer.replay.runners import build_runners
-from analyzer.replay.schema import REPLAY_TABLES
+from analyzer.replay.schema import REPLAY_TABLES, VIEWS
 from analyzer.replay.stage import build_stage, cleanup
 from analyzer.replay.timeline import build_timeline
 from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
@@ -44,7 +44,7 @@ class ReplayReport:
     """What a replay built, and what it learned about the logs."""
 
     events: int
-    counts: dict[str, int]
+    counts: dict[str, int]  # rows per replay table (views such as `timeline` not counted)
     behaviour_429: str
     policy_version: str
     seconds: float
@@ -76,8 +76,7 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
     started = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
-        row = con.execute("SELECT count(*) FROM events").fetchone()
-        events = int(row[0]) if row else 0
+        events = _count(con, "events")
         build_clock_offsets(con)
         build_stage(con)
         behaviour = observed_429(con, policy.max_attempts)
@@ -89,10 +88,7 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
         cost_attempts(con)
         build_requests(con)
         build_timeline(con)
-        con.execute(
-            "DROP TABLE IF EXISTS _rp_rcost; DROP TABLE IF EXISTS _rp_term; "
-            "DROP TABLE IF EXISTS _rp_mt"
-        )
+        con.execute("DROP TABLE IF EXISTS _rp_rcost; DROP TABLE IF EXISTS _rp_term; SELECT 1")
         cleanup(con)
         set_meta(con, "replay_events", str(events))
         set_meta(con, "policy_version", policy.version)
@@ -100,14 +96,11 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    counts = {
-        name: int(con.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()[0])  # type: ignore[index]
-        for name in REPLAY_TABLES
-    }
+    counts = {name: _count(con, name) for name in REPLAY_TABLES if name not in VIEWS}
     dev = con.execute(
         "SELECT count(*) FILTER (WHERE deviation), count(*) FILTER (WHERE termination_inferred) "
         "FROM attempts"
-    ).fetchone()
+    ).fetchall()[0]
     skew = [
         ClockSkew(str(r[0]), float(r[1]), r[2], r[3], int(r[4]))
         for r in con.execute(
@@ -127,12 +120,17 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
     )
 
 
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    # fetchall, not fetchone: DuckDB 2.0 keeps a partly fetched result open on the connection
+    rows = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchall()
+    return int(rows[0][0])
+
+
 def is_stale(con: duckdb.DuckDBPyConnection) -> bool:
     """True when a replay table is missing or ``events`` changed since the last replay."""
     if not all(table_exists(con, name) for name in REPLAY_TABLES):
         return True
-    row = con.execute("SELECT count(*) FROM events").fetchone()
-    return get_meta(con, "replay_events") != str(int(row[0]) if row else 0)
+    return get_meta(con, "replay_events") != str(_count(con, "events"))
 
 
 def ensure_replayed(

@@ -35,16 +35,18 @@ fwd AS (
     SELECT ca.request_id, ca.kind,
            arg_min({'ts': e.ts, 'event_id': e.event_id},
                    (e.attempt IS DISTINCT FROM ca.attempt)::INTEGER * 1e12 + epoch(e.ts)) AS f
-    FROM ca JOIN _rp_ev e
+    FROM ca JOIN events e
       ON e.request_id = ca.request_id AND e.event = 'request.cancel_forwarded'
+     AND e.source = 'gateway'
      AND e.ts >= ca.requested_at - INTERVAL 1 SECOND
     GROUP BY ca.request_id, ca.kind
 ),
 rcv AS (
     SELECT ca.request_id, ca.kind,
-           arg_min({'ts': r.ts, 'event_id': r.event_id, 'outcome': r.outcome}, r.ts) AS r
+           arg_min({'ts': r.ts, 'event_id': r.event_id, 'outcome': e.outcome}, r.ts) AS r
     FROM ca JOIN _rp_rev r
       ON r.request_id = ca.request_id AND r.att = ca.attempt AND r.event = 'cancel.received'
+    JOIN events e ON e.event_id = r.event_id
     GROUP BY ca.request_id, ca.kind
 ),
 kids AS (

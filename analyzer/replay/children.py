@@ -13,7 +13,14 @@ import duckdb
 from analyzer.replay.schema import fill
 
 CHILDREN_SELECT = """
-WITH s AS (
+WITH ev AS (
+    SELECT r.request_id, r.runner_id, r.child_id, r.ts, r.event_id, r.att, r.event,
+           e.kind, e.name, e.deadline_s, e.app, e.endpoint, e.outcome
+    FROM _rp_rev r JOIN events e ON e.event_id = r.event_id
+    WHERE r.child_id IS NOT NULL
+      AND r.event IN ('child.started', 'child.finished', 'child.cancelled')
+),
+s AS (
     SELECT request_id, runner_id, child_id,
            arg_min({'ts': ts, 'event_id': event_id, 'att': att, 'kind': kind, 'name': name,
                     'deadline_s': deadline_s, 'app': app, 'endpoint': endpoint}, ts)
@@ -22,8 +29,7 @@ WITH s AS (
                     'outcome': CASE WHEN event = 'child.cancelled' THEN 'cancelled'
                                     ELSE outcome END}, ts)
                FILTER (WHERE event IN ('child.finished', 'child.cancelled')) AS en
-    FROM _rp_rev
-    WHERE child_id IS NOT NULL AND event IN ('child.started', 'child.finished', 'child.cancelled')
+    FROM ev
     GROUP BY request_id, runner_id, child_id
 ),
 j AS (
@@ -49,17 +55,17 @@ FROM j
 """
 
 RESOURCES_SELECT = """
-SELECT request_id, runner_id, resource_id,
-       coalesce(arg_min(kind, ts) FILTER (WHERE event = 'resource.acquired'), any_value(kind))
-           AS kind,
-       min(ts) FILTER (WHERE event = 'resource.acquired') AS acquired_at,
-       min(ts) FILTER (WHERE event = 'resource.released') AS released_at,
-       arg_min(event_id, ts) FILTER (WHERE event = 'resource.acquired') AS acquired_event_id,
-       arg_min(event_id, ts) FILTER (WHERE event = 'resource.released') AS released_event_id,
-       min(att) AS attempt
-FROM _rp_rev
-WHERE resource_id IS NOT NULL AND event IN ('resource.acquired', 'resource.released')
-GROUP BY request_id, runner_id, resource_id
+SELECT r.request_id, r.runner_id, r.resource_id,
+       coalesce(arg_min(e.kind, r.ts) FILTER (WHERE r.event = 'resource.acquired'),
+                any_value(e.kind)) AS kind,
+       min(r.ts) FILTER (WHERE r.event = 'resource.acquired') AS acquired_at,
+       min(r.ts) FILTER (WHERE r.event = 'resource.released') AS released_at,
+       arg_min(r.event_id, r.ts) FILTER (WHERE r.event = 'resource.acquired') AS acquired_event_id,
+       arg_min(r.event_id, r.ts) FILTER (WHERE r.event = 'resource.released') AS released_event_id,
+       min(r.att) AS attempt
+FROM _rp_rev r JOIN events e ON e.event_id = r.event_id
+WHERE r.resource_id IS NOT NULL AND r.event IN ('resource.acquired', 'resource.released')
+GROUP BY r.request_id, r.runner_id, r.resource_id
 """
 
 

@@ -27,65 +27,46 @@ from analyzer.replay.schema import fill
 CLOCK_SQL = """
 CREATE OR REPLACE TEMP TABLE _rp_pairs AS
 WITH
-disp AS (
-    SELECT request_id, runner_id, ts, row_number() OVER w AS k
-    FROM events WHERE source = 'gateway' AND event = 'attempt.dispatched'
+roles AS (
+    -- one pass: the events that form causal pairs, numbered k-th within (request, runner, role)
+    SELECT request_id, runner_id, epoch_us(ts) AS us, status,
+           CASE WHEN source = 'gateway' AND event = 'attempt.dispatched' THEN 'disp'
+                WHEN source = 'runner' AND event = 'handler.started' THEN 'hstart'
+                WHEN source = 'gateway' AND event = 'attempt.finished' THEN 'ans'
+                WHEN source = 'runner' AND event IN ('handler.finished', 'handler.error')
+                     THEN 'hend'
+                WHEN source = 'gateway' AND event = 'request.cancel_forwarded' THEN 'fwd'
+                WHEN source = 'runner' AND event = 'cancel.received' THEN 'crecv' END AS role,
+           row_number() OVER (PARTITION BY request_id, runner_id, role
+                              ORDER BY ts, event_id) AS k
+    FROM events
+    WHERE event IN ('attempt.dispatched', 'handler.started', 'attempt.finished',
+                    'handler.finished', 'handler.error', 'request.cancel_forwarded',
+                    'cancel.received')
       AND request_id IS NOT NULL AND runner_id IS NOT NULL
-    WINDOW w AS (PARTITION BY request_id, runner_id ORDER BY ts, event_id)
-),
-hstart AS (
-    SELECT request_id, runner_id, ts, row_number() OVER w AS k
-    FROM events WHERE source = 'runner' AND event = 'handler.started'
-      AND request_id IS NOT NULL AND runner_id IS NOT NULL
-    WINDOW w AS (PARTITION BY request_id, runner_id ORDER BY ts, event_id)
-),
-ans AS (
-    SELECT request_id, runner_id, ts, status, row_number() OVER w AS k
-    FROM events WHERE source = 'gateway' AND event = 'attempt.finished'
-      AND request_id IS NOT NULL AND runner_id IS NOT NULL
-    WINDOW w AS (PARTITION BY request_id, runner_id ORDER BY ts, event_id)
-),
-hend AS (
-    SELECT request_id, runner_id, ts, status, row_number() OVER w AS k
-    FROM events WHERE source = 'runner'
-      AND event IN ('handler.finished', 'handler.error')
-      AND request_id IS NOT NULL AND runner_id IS NOT NULL
-    WINDOW w AS (PARTITION BY request_id, runner_id ORDER BY ts, event_id)
-),
-fwd AS (
-    SELECT request_id, runner_id, ts, row_number() OVER w AS k
-    FROM events WHERE source = 'gateway' AND event = 'request.cancel_forwarded'
-      AND request_id IS NOT NULL AND runner_id IS NOT NULL
-    WINDOW w AS (PARTITION BY request_id, runner_id ORDER BY ts, event_id)
-),
-crecv AS (
-    SELECT request_id, runner_id, ts, row_number() OVER w AS k
-    FROM events WHERE source = 'runner' AND event = 'cancel.received'
-      AND request_id IS NOT NULL AND runner_id IS NOT NULL
-    WINDOW w AS (PARTITION BY request_id, runner_id ORDER BY ts, event_id)
+      AND role IS NOT NULL
 ),
 ready AS (
-    SELECT runner_id, min(ts) AS ts FROM events
+    SELECT runner_id, min(epoch_us(ts)) AS us FROM events
     WHERE source = 'runner' AND event = 'runner.ready' AND runner_id IS NOT NULL
     GROUP BY runner_id
 ),
 first_disp AS (
-    SELECT runner_id, min(ts) AS ts FROM disp GROUP BY runner_id
+    SELECT runner_id, min(us) AS us FROM roles WHERE role = 'disp' GROUP BY runner_id
 )
-SELECT h.runner_id, NULL::DOUBLE AS lo, (epoch_us(h.ts) - epoch_us(d.ts)) / 1e6 AS hi,
+SELECT r.runner_id,
+       CASE WHEN r.role = 'hend' THEN (r.us - g.us) / 1e6 END AS lo,
+       CASE WHEN r.role <> 'hend' THEN (r.us - g.us) / 1e6 END AS hi,
        true AS tight
-FROM hstart h JOIN disp d USING (request_id, runner_id, k)
+FROM roles r JOIN roles g
+  ON g.request_id = r.request_id AND g.runner_id = r.runner_id AND g.k = r.k
+ AND g.role = CASE r.role WHEN 'hstart' THEN 'disp' WHEN 'hend' THEN 'ans'
+                          WHEN 'crecv' THEN 'fwd' END
+WHERE r.role IN ('hstart', 'hend', 'crecv')
+  AND (r.role <> 'hend' OR r.status IS NULL OR g.status IS NULL OR r.status = g.status)
 UNION ALL
-SELECT r.runner_id, NULL, (epoch_us(r.ts) - epoch_us(f.ts)) / 1e6, true
-FROM crecv r JOIN fwd f USING (request_id, runner_id, k)
-UNION ALL
-SELECT e.runner_id, (epoch_us(e.ts) - epoch_us(a.ts)) / 1e6, NULL, true
-FROM hend e JOIN ans a USING (request_id, runner_id, k)
-WHERE e.status IS NULL OR a.status IS NULL OR e.status = a.status
-UNION ALL
-SELECT r.runner_id, (epoch_us(r.ts) - epoch_us(f.ts)) / 1e6, NULL, false
+SELECT r.runner_id, (r.us - f.us) / 1e6, NULL, false
 FROM ready r JOIN first_disp f USING (runner_id);
-
 """
 
 OFFSETS_SELECT = """

@@ -369,17 +369,27 @@ def install_policy_tables(
     - ``policy_scalar(key, value)``: max_attempts, graces, the default price.
     """
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE policy_status (status INTEGER, runner_impact VARCHAR, "
+        "CREATE OR REPLACE TEMP TABLE _policy_rule (lo INTEGER, hi INTEGER, runner_impact VARCHAR, "
         "retry BOOLEAN, condition VARCHAR)"
     )
-    rows = []
-    for status in range(100, 600):
-        rule = policy.status_rule(status)
-        if rule is None:
-            continue
-        retry = rule.retry if rule.retry is not None else _retry_429(policy, observed_429)
-        rows.append((status, rule.runner_impact, retry, rule.condition))
-    con.executemany("INSERT INTO policy_status VALUES (?, ?, ?, ?)", rows)
+    con.executemany(
+        "INSERT INTO _policy_rule VALUES (?, ?, ?, ?, ?)",
+        [
+            (r.min_status, r.max_status, r.runner_impact, r.retry, r.condition)
+            for r in policy.status_rules
+        ],
+    )
+    # every status 100..599 -> the narrowest rule containing it (ties: the first listed)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE policy_status AS "
+        "SELECT s.range::INTEGER AS status, r.runner_impact, "
+        "coalesce(r.retry, ?::BOOLEAN) AS retry, r.condition "
+        "FROM range(100, 600) s JOIN (SELECT *, row_number() OVER () AS k FROM _policy_rule) r "
+        "ON s.range BETWEEN r.lo AND r.hi "
+        "QUALIFY row_number() OVER (PARTITION BY s.range ORDER BY r.hi - r.lo, r.k) = 1",
+        [_retry_429(policy, observed_429)],
+    )
+    con.execute("DROP TABLE _policy_rule")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE policy_failure (error_type VARCHAR, runner_impact VARCHAR, "
         "retry BOOLEAN, condition VARCHAR)"

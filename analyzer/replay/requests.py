@@ -13,9 +13,17 @@ import duckdb
 from analyzer.replay.schema import fill
 
 REQUESTS_SELECT = """
-WITH ids AS (
-    SELECT request_id, min(ts) AS first_seen_at, mode(app) AS app, mode(endpoint) AS endpoint
-    FROM _rp_ev WHERE request_id IS NOT NULL GROUP BY request_id
+WITH seen AS (
+    SELECT request_id, min(ts) AS ts, arg_min(event_id, ts) AS event_id FROM (
+        SELECT request_id, ts, event_id FROM events
+        WHERE request_id IS NOT NULL AND source <> 'runner'
+        UNION ALL
+        SELECT request_id, ts, event_id FROM _rp_rev
+    ) GROUP BY request_id
+),
+ids AS (
+    SELECT s.request_id, s.ts AS first_seen_at, e.app, e.endpoint
+    FROM seen s JOIN events e ON e.event_id = s.event_id
 ),
 att AS (
     SELECT request_id, max(attempt) AS n, count(*) FILTER (WHERE runner_terminated) AS killed

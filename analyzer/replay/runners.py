@@ -13,18 +13,7 @@ import duckdb
 from analyzer.replay.schema import fill
 
 RUNNERS_SELECT = """
-WITH seen AS (
-    SELECT runner_id,
-           mode(app) AS app,
-           min(ts) AS first_seen_at, max(ts) AS last_seen_at,
-           min(ts) FILTER (WHERE event = 'runner.started') AS started_at,
-           min(ts) FILTER (WHERE event = 'runner.ready') AS ready_at,
-           arg_min({'ts': ts, 'event_id': event_id}, ts)
-               FILTER (WHERE event = 'runner.setup_failed') AS setup_failed,
-           arg_min({'ts': ts, 'event_id': event_id, 'reason': reason}, ts)
-               FILTER (WHERE event = 'runner.stopped') AS stopped
-    FROM _rp_ev WHERE runner_id IS NOT NULL GROUP BY runner_id
-),
+WITH seen AS (SELECT * FROM _rp_rseen),
 logged AS (
     SELECT runner_id, arg_min({'ts': ts, 'event_id': event_id, 'reason': reason,
                                'request_id': request_id}, ts) AS t
@@ -42,7 +31,7 @@ served AS (
     FROM attempts WHERE runner_id IS NOT NULL GROUP BY runner_id
 ),
 ended AS (
-    SELECT s.*, l.t, k.k, mt.machine_type, coalesce(v.n, 0) AS requests_served,
+    SELECT s.*, l.t, k.k, coalesce(v.n, 0) AS requests_served,
            CASE WHEN s.setup_failed IS NOT NULL THEN 'setup_failed'
                 WHEN l.t IS NOT NULL OR k.k IS NOT NULL THEN 'terminated'
                 WHEN s.stopped IS NOT NULL THEN 'stopped'
@@ -50,7 +39,6 @@ ended AS (
     FROM seen s
     LEFT JOIN logged l USING (runner_id)
     LEFT JOIN killed k USING (runner_id)
-    LEFT JOIN _rp_mt mt USING (runner_id)
     LEFT JOIN served v USING (runner_id)
 )
 SELECT e.runner_id, e.app, e.machine_type, e.started_at, e.ready_at,

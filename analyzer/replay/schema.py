@@ -170,6 +170,13 @@ REPLAY_TABLES: dict[str, list[tuple[str, str]]] = {
         ("received_event_id", "BIGINT"),
         ("completed_event_id", "BIGINT"),
     ],
+    "event_alignment": [
+        ("event_id", "BIGINT"),
+        ("request_id", "VARCHAR"),
+        ("runner_id", "VARCHAR"),
+        ("ts", TS),
+        ("attempt", "INTEGER"),
+    ],
     "timeline": [
         ("request_id", "VARCHAR"),
         ("seq", "INTEGER"),
@@ -189,14 +196,41 @@ REPLAY_TABLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+VIEWS = frozenset({"timeline"})
+"""Replay relations that are views (computed when queried, from the persisted replay tables and
+``events``): the timeline has one row per event, and filtering it on ``request_id`` reads one
+request's rows only, so it is not worth materialising."""
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a table or view called ``name`` if it exists (whichever it is)."""
+    rows = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ? "
+        "AND table_schema = 'main'",
+        [name],
+    ).fetchall()
+    for (kind,) in rows:
+        what = "VIEW" if kind == "VIEW" else "TABLE"
+        con.execute(f"DROP {what} IF EXISTS {quote_identifier(name)}")
+
+
 def create_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop and recreate one replay table (empty)."""
     cols = ", ".join(f"{quote_identifier(c)} {t}" for c, t in REPLAY_TABLES[name])
-    con.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
+    drop_relation(con, name)
     con.execute(f"CREATE TABLE {quote_identifier(name)} ({cols})")
 
 
 def fill(con: duckdb.DuckDBPyConnection, name: str, select_sql: str) -> None:
-    """Recreate ``name`` and insert the rows of ``select_sql`` by column name."""
+    """Recreate ``name`` from ``select_sql``: a table filled by column name, or (for
+    :data:`VIEWS`) a view with exactly the documented columns and types."""
+    if name in VIEWS:
+        drop_relation(con, name)
+        cols = ", ".join(
+            f"CAST({quote_identifier(c)} AS {t}) AS {quote_identifier(c)}"
+            for c, t in REPLAY_TABLES[name]
+        )
+        con.execute(f"CREATE VIEW {quote_identifier(name)} AS SELECT {cols} FROM ({select_sql})")
+        return
     create_table(con, name)
     con.execute(f"INSERT INTO {quote_identifier(name)} BY NAME {select_sql}")

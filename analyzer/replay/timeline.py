@@ -1,4 +1,9 @@
-"""The ``timeline`` table: every event of a request, gateway and runners merged, aligned.
+"""The ``timeline`` view: every event of a request, gateway and runners merged, aligned.
+
+A view, not a table: it is computed when queried, from ``events`` and the persisted
+``event_alignment`` (each runner event's aligned time and attempt), ``attempts`` and
+``children``. Filtering on ``request_id`` (``analyzer timeline``, the dashboard) reads only that
+request's rows; materialising 1.7 M rows on every replay would cost more than the whole rest.
 
 Causal order = aligned time, then the natural order of the lifecycle for events at the same
 instant (received < dispatched < handler started < ... < answer < termination < requeue <
@@ -46,20 +51,19 @@ _DETAIL = """concat_ws(' · ',
 
 TIMELINE_SELECT = f"""
 WITH rows AS (
-    SELECT request_id, ts, ts_raw, attempt, runner_id, child_id, event, event_id, source,
-           status, error_type, exc_type, message, outcome, reason, mode, deadline_s, no_retry,
-           needs_retry, stop_runner, kind, name, resource_id, ok, false AS inferred
-    FROM _rp_ev WHERE source = 'gateway' AND request_id IS NOT NULL
+    SELECT e.request_id, coalesce(r.ts, e.ts) AS ts, e.ts AS ts_raw,
+           CASE WHEN e.source = 'runner' THEN r.attempt ELSE e.attempt END AS attempt,
+           e.runner_id, e.child_id, e.event, e.event_id, e.source,
+           e.status, e.error_type, e.exc_type, e.message, e.outcome, e.reason, e.mode,
+           e.deadline_s, e.no_retry, e.needs_retry, e.stop_runner, e.kind, e.name,
+           e.resource_id, e.ok, false AS inferred
+    FROM events e LEFT JOIN event_alignment r ON r.event_id = e.event_id
+    WHERE e.request_id IS NOT NULL
     UNION ALL
-    SELECT request_id, ts, ts_raw, att, runner_id, child_id, event, event_id, source,
-           status, error_type, exc_type, message, outcome, reason, mode, deadline_s, no_retry,
-           needs_retry, stop_runner, kind, name, resource_id, ok, false
-    FROM _rp_rev
-    UNION ALL
-    SELECT a.request_id, e.ts, e.ts_raw, a.attempt, e.runner_id, NULL, e.event, e.event_id,
+    SELECT a.request_id, e.ts, e.ts, a.attempt, e.runner_id, NULL, e.event, e.event_id,
            'gateway', NULL, NULL, NULL, NULL, NULL, e.reason, NULL, NULL, NULL, NULL, NULL,
            NULL, NULL, NULL, NULL, false
-    FROM attempts a JOIN _rp_ev e ON e.event_id = a.terminated_event_id
+    FROM attempts a JOIN events e ON e.event_id = a.terminated_event_id
     WHERE e.request_id IS DISTINCT FROM a.request_id
     UNION ALL
     SELECT request_id, terminated_at, NULL, attempt, runner_id, NULL, 'runner.terminated', NULL,
@@ -89,6 +93,13 @@ LEFT JOIN kinds k ON k.request_id = r.request_id AND k.runner_id IS NOT DISTINCT
 """
 
 
+ALIGNMENT_SELECT = """
+SELECT event_id, request_id, runner_id, ts, att AS attempt FROM _rp_rev
+"""
+
+
 def build_timeline(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``timeline`` (needs ``attempts``, ``children`` and the staging tables)."""
+    """Fill ``event_alignment`` from the staging tables and (re)create the ``timeline`` view
+    over ``events``, ``event_alignment``, ``attempts`` and ``children``."""
+    fill(con, "event_alignment", ALIGNMENT_SELECT)
     fill(con, "timeline", TIMELINE_SELECT)

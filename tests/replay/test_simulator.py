@@ -54,11 +54,26 @@ def test_every_logged_termination_is_linked_to_its_attempt(sample: Any) -> None:
     )
     assert unlinked == 0
     killed = _one(con, "SELECT count(*) FROM runners WHERE killed_by_request_id IS NOT NULL")
-    assert killed == _one(
+    logged = _one(
         con,
         "SELECT count(DISTINCT runner_id) FROM events "
         "WHERE event = 'runner.terminated' AND request_id IS NOT NULL",
     )
+    inferred = _one(con, "SELECT count(*) FROM runners WHERE end_inferred")
+    assert killed == logged + inferred
+
+
+def test_a_lost_termination_line_is_inferred(sample: Any) -> None:
+    """The sample drops one runner's termination line after a 503 (S001 without L002)."""
+    con, truth = sample
+    rows = con.execute(
+        "SELECT request_id, status, termination_inferred, deviation FROM attempts "
+        "WHERE termination_inferred"
+    ).fetchall()
+    assert rows, "no inferred termination"
+    s001 = {t["request_id"] for t in truth if t["code"] == "S001"}
+    assert all(r[1] == 503 and r[2] and not r[3] for r in rows)
+    assert {r[0] for r in rows} <= s001
 
 
 def test_skewed_clocks_are_aligned(sample: Any) -> None:
