@@ -128,8 +128,11 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     set_meta(
         con,
         "gpu_hour_usd",
-        str(config.price_per_gpu_hour if config.price_per_gpu_hour is not None
-            else policy.default_gpu_hour_usd),
+        str(
+            config.price_per_gpu_hour
+            if config.price_per_gpu_hour is not None
+            else policy.default_gpu_hour_usd
+        ),
     )
     findings = tuple(load_findings(con))
     return AnalysisResult(
@@ -161,9 +164,7 @@ def is_current(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> 
     )
 
 
-def ensure_analyzed(
-    con: duckdb.DuckDBPyConnection, config: Config | None = None
-) -> AnalysisResult:
+def ensure_analyzed(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> AnalysisResult:
     """Analyse only when stale (:func:`is_current`); otherwise read the stored findings."""
     config = config or Config()
     if not is_current(con, config):

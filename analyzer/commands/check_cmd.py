@@ -37,21 +37,43 @@ def register(sub: Any) -> None:
         "or above it; 2: usage error or unreadable input.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="log files, directories or globs")
-    p.add_argument("--db", metavar="FILE", help="database to import into / analyse "
-                   f"(default without PATHs: ./{store.DEFAULT_DB})")
-    p.add_argument("--format", choices=sorted(FORMATTERS), default="text",
-                   help="output format (default: text)")
-    p.add_argument("--fail-on", choices=["error", "warning", "info", "never"], default=None,
-                   help="lowest severity that fails the check (default: error, or the config's)")
-    p.add_argument("--select", metavar="CODES", action="append",
-                   help="only these rule codes or prefixes, comma-separated (e.g. S,R001)")
-    p.add_argument("--ignore", metavar="CODES", action="append",
-                   help="skip these rule codes or prefixes (the most specific wins)")
+    p.add_argument(
+        "--db",
+        metavar="FILE",
+        help=f"database to import into / analyse (default without PATHs: ./{store.DEFAULT_DB})",
+    )
+    p.add_argument(
+        "--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)"
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=["error", "warning", "info", "never"],
+        default=None,
+        help="lowest severity that fails the check (default: error, or the config's)",
+    )
+    p.add_argument(
+        "--select",
+        metavar="CODES",
+        action="append",
+        help="only these rule codes or prefixes, comma-separated (e.g. S,R001)",
+    )
+    p.add_argument(
+        "--ignore",
+        metavar="CODES",
+        action="append",
+        help="skip these rule codes or prefixes (the most specific wins)",
+    )
     p.add_argument("--baseline", metavar="FILE", help="report only findings not in this baseline")
-    p.add_argument("--write-baseline", metavar="FILE",
-                   help="record the current findings as the baseline, then exit 0")
-    p.add_argument("--config", metavar="FILE",
-                   help="analyzer.toml or pyproject.toml (default: found in the current folder)")
+    p.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="record the current findings as the baseline, then exit 0",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="analyzer.toml or pyproject.toml (default: found in the current folder)",
+    )
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
     p.set_defaults(func=run)
 
@@ -107,8 +129,10 @@ def _report_import(summary: Any) -> None:
     files = len(getattr(summary, "files", []) or [])
     events = getattr(summary, "events", 0)
     rejected = getattr(summary, "rejected", 0)
-    print(f"analyzer: imported {events} events from {files} files ({rejected} lines rejected)",
-          file=sys.stderr)
+    print(
+        f"analyzer: imported {events} events from {files} files ({rejected} lines rejected)",
+        file=sys.stderr,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,8 +144,10 @@ def run(args: argparse.Namespace) -> int:
     findings, suppressed = result.findings, 0
     if args.write_baseline:
         n = write_baseline(args.write_baseline, findings)
-        print(f"analyzer: baseline {args.write_baseline}: {len(findings)} findings, "
-              f"{n} fingerprints", file=sys.stderr)
+        print(
+            f"analyzer: baseline {args.write_baseline}: {len(findings)} findings, {n} fingerprints",
+            file=sys.stderr,
+        )
     if baseline is not None:
         findings, suppressed = apply_baseline(findings, baseline)
     report = CheckReport(
@@ -139,8 +165,11 @@ def run(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
             raise AnalyzerError(f"cannot write {args.output}: {exc.strerror}") from None
-        print(f"analyzer: {len(findings)} findings, {len(report.failing)} at or above "
-              f"{config.fail_on}; report written to {args.output}", file=sys.stderr)
+        print(
+            f"analyzer: {len(findings)} findings, {len(report.failing)} at or above "
+            f"{config.fail_on}; report written to {args.output}",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(text)
     if args.write_baseline:

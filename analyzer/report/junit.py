@@ -41,12 +41,16 @@ class JunitFormatter(Formatter):
         for sel in report.rules:
             rule = sel.rule
             case = ET.SubElement(
-                suite, "testcase", classname=f"analyzer.{rule.code}",
+                suite,
+                "testcase",
+                classname=f"analyzer.{rule.code}",
                 name=f"{rule.code} {rule.name}",
             )
             for f in by_code.get(rule.code, []):
                 fail = ET.SubElement(
-                    case, "failure", type=f.severity,
+                    case,
+                    "failure",
+                    type=f.severity,
                     message=f"{f.request_id or f.app or '-'}: {f.message}",
                 )
                 fail.text = _failure_text(f)

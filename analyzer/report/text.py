@@ -28,8 +28,8 @@ class TextFormatter(Formatter):
         for f in report.findings:
             groups.setdefault(f.code, []).append(f)
         order = sorted(
-            groups.values(), key=lambda fs: (-SEVERITY_RANK.get(fs[0].severity, 0), -len(fs),
-                                             fs[0].code)
+            groups.values(),
+            key=lambda fs: (-SEVERITY_RANK.get(fs[0].severity, 0), -len(fs), fs[0].code),
         )
         lines: list[str] = []
         for fs in order:
@@ -70,9 +70,9 @@ class TextFormatter(Formatter):
             lines.append(f"{report.allowed} findings allowed by per-app configuration")
         failing = len(report.failing)
         verdict = (
-            "never fails (--fail-on never)" if report.fail_on == "never"
-            else f"{failing} at or above {report.fail_on}: "
-            + ("FAIL" if failing else "pass")
+            "never fails (--fail-on never)"
+            if report.fail_on == "never"
+            else f"{failing} at or above {report.fail_on}: " + ("FAIL" if failing else "pass")
         )
         lines.append(verdict)
         return "\n".join(lines) + "\n"

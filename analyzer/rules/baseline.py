@@ -28,8 +28,14 @@ def baseline_document(findings: Iterable[Finding]) -> dict[str, Any]:
     for f in findings:
         e = entries.setdefault(
             f.fingerprint,
-            {"count": 0, "code": f.code, "name": f.name, "app": f.app, "endpoint": f.endpoint,
-             "example": f.message},
+            {
+                "count": 0,
+                "code": f.code,
+                "name": f.name,
+                "app": f.app,
+                "endpoint": f.endpoint,
+                "example": f.message,
+            },
         )
         e["count"] += 1
     return {

@@ -170,10 +170,15 @@ def install_classifier(
     )
 
 
-def classify_sql(con: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str | None, str | None]],
-                 extra: Iterable[Pattern] = ()) -> list[str | None]:
+def classify_sql(
+    con: duckdb.DuckDBPyConnection,
+    pairs: Sequence[tuple[str | None, str | None]],
+    extra: Iterable[Pattern] = (),
+) -> list[str | None]:
     """Classify ``pairs`` through the SQL path (for tests: it must agree with :func:`classify`)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE rule_classify_input (exc_type VARCHAR, exc_message VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rule_classify_input (exc_type VARCHAR, exc_message VARCHAR)"
+    )
     con.executemany("INSERT INTO rule_classify_input VALUES (?, ?)", list(pairs))
     install_classifier(con, extra, source="rule_classify_input")
     out: list[str | None] = []

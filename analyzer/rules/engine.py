@@ -87,7 +87,9 @@ def run_rules(
             )
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
-            raise RuleFailedError(f"rule {sel.rule.code} failed on this database: {first}") from None
+            raise RuleFailedError(
+                f"rule {sel.rule.code} failed on this database: {first}"
+            ) from None
     _install_lookup_tables(con, selected, pricing, allow or {})
     con.execute(_GROUP_SQL)
     con.execute(FINDINGS_DDL)

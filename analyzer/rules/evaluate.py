@@ -57,8 +57,14 @@ def score(
         t = {k for k in truth if k[0] == code}
         f = {k for k in found if k[0] == code}
         out.append(
-            Score(code, len(t), len(f), len(t & f),
-                  tuple(sorted(k[1] for k in t - f)), tuple(sorted(k[1] for k in f - t)))
+            Score(
+                code,
+                len(t),
+                len(f),
+                len(t & f),
+                tuple(sorted(k[1] for k in t - f)),
+                tuple(sorted(k[1] for k in f - t)),
+            )
         )
     return out
 
@@ -66,6 +72,8 @@ def score(
 def table(scores: Iterable[Score]) -> str:
     lines = [f"{'rule':5} {'truth':>5} {'found':>5} {'tp':>4} {'precision':>9} {'recall':>6}"]
     for s in scores:
-        lines.append(f"{s.code:5} {s.truth:5} {s.found:5} {s.true_positives:4} "
-                     f"{s.precision:9.3f} {s.recall:6.3f}")
+        lines.append(
+            f"{s.code:5} {s.truth:5} {s.found:5} {s.true_positives:4} "
+            f"{s.precision:9.3f} {s.recall:6.3f}"
+        )
     return "\n".join(lines)

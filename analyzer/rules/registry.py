@@ -82,9 +82,7 @@ class Registry:
             out.append(p)
         return out
 
-    def select(
-        self, select: Iterable[str] = (), ignore: Iterable[str] = ()
-    ) -> list[type[Rule]]:
+    def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[type[Rule]]:
         """The rules chosen by ``select`` / ``ignore`` (codes or prefixes; most specific wins)."""
         sel = self.check_prefixes(select) or [""]
         ign = self.check_prefixes(ignore)

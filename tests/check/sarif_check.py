@@ -18,7 +18,9 @@ _PHYSICAL = {
     "required": ["artifactLocation"],
     "properties": {
         "artifactLocation": {
-            "type": "object", "required": ["uri"], "properties": {"uri": {"type": "string"}},
+            "type": "object",
+            "required": ["uri"],
+            "properties": {"uri": {"type": "string"}},
         },
         "region": {
             "type": "object",
@@ -62,8 +64,16 @@ SCHEMA: dict[str, Any] = {
                                                 "helpUri": {"type": "string"},
                                                 "defaultConfiguration": {
                                                     "type": "object",
-                                                    "properties": {"level": {"enum": [
-                                                        "none", "note", "warning", "error"]}},
+                                                    "properties": {
+                                                        "level": {
+                                                            "enum": [
+                                                                "none",
+                                                                "note",
+                                                                "warning",
+                                                                "error",
+                                                            ]
+                                                        }
+                                                    },
                                                 },
                                             },
                                         },

@@ -55,8 +55,11 @@ def test_findings_table_matches_the_documented_columns(db: Path) -> None:
         cols = [r[0] for r in con.execute("DESCRIBE findings").fetchall()]
         doc = (Path(__file__).resolve().parents[2] / "docs" / "tables.md").read_text()
         section = doc.split("### `findings`", 1)[1]
-        documented = [ln.split("|")[1].strip() for ln in section.splitlines()
-                      if ln.startswith("| ") and not ln.startswith("| column")]
+        documented = [
+            ln.split("|")[1].strip()
+            for ln in section.splitlines()
+            if ln.startswith("| ") and not ln.startswith("| column")
+        ]
         assert cols == documented
     finally:
         con.close()
@@ -78,7 +81,7 @@ def test_severity_override_and_allowance(db: Path) -> None:
 def test_config_files(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\n[tool.analyzer]\nfail-on = "warning"\nignore = ["L002"]\n'
-        '[tool.analyzer.rules.c004]\nthreshold_s = 9\n'
+        "[tool.analyzer.rules.c004]\nthreshold_s = 9\n"
         '[tool.analyzer.allow]\n"acme/legacy" = ["S005"]\n'
         '[[tool.analyzer.error-patterns]]\nerror_class = "gpu_fault"\nfield = "message"\n'
         'pattern = "Xid 79"\n'
@@ -99,8 +102,10 @@ def test_config_files(tmp_path: Path) -> None:
         ({"fail-on": "sometimes"}, "fail_on"),
         ({"colour": "blue"}, "colour"),
         ({"price-per-gpu-hour": -1}, "price_per_gpu_hour"),
-        ({"error-patterns": [{"error_class": "gpu_fault", "field": "message",
-                              "pattern": "("}]}, "error_patterns"),
+        (
+            {"error-patterns": [{"error_class": "gpu_fault", "field": "message", "pattern": "("}]},
+            "error_patterns",
+        ),
     ],
 )
 def test_bad_config_is_a_user_error(data: dict[str, object], match: str) -> None:
@@ -108,10 +113,16 @@ def test_bad_config_is_a_user_error(data: dict[str, object], match: str) -> None
         config_from_dict(data, source="analyzer.toml")
 
 
-def test_bad_rule_options_are_user_errors(db: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    for text in ('[rules.C004]\nthreshold_s = "slow"\n', '[rules.Z001]\nx = 1\n',
-                 '[rules.C004]\nunknown = 1\n', "fail-on = [", '[rules.S001]\nseverity = "x"\n'):
+def test_bad_rule_options_are_user_errors(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for text in (
+        '[rules.C004]\nthreshold_s = "slow"\n',
+        "[rules.Z001]\nx = 1\n",
+        "[rules.C004]\nunknown = 1\n",
+        "fail-on = [",
+        '[rules.S001]\nseverity = "x"\n',
+    ):
         cfg = tmp_path / "analyzer.toml"
         cfg.write_text(text)
         assert main(["check", "--db", str(db), "--config", str(cfg)]) == 2, text
@@ -119,8 +130,9 @@ def test_bad_rule_options_are_user_errors(db: Path, tmp_path: Path,
         assert err.startswith("analyzer: error:") and "Traceback" not in err
 
 
-def test_config_file_drives_the_check(db: Path, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_file_drives_the_check(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = tmp_path / "analyzer.toml"
     cfg.write_text('fail-on = "warning"\nselect = ["C004"]\n')
     assert main(["check", "--db", str(db), "--config", str(cfg)]) == 1

@@ -70,18 +70,23 @@ def test_fail_on_levels(capsys: pytest.CaptureFixture[str], db: Path) -> None:
         ["--config", "/nonexistent/analyzer.toml"],
     ],
 )
-def test_exit_2_on_usage_errors(capsys: pytest.CaptureFixture[str], db: Path,
-                                argv: list[str]) -> None:
-    extra = [] if any(a.startswith("/nonexistent/logs") or a == "--db" for a in argv) else [
-        "--db", str(db)]
+def test_exit_2_on_usage_errors(
+    capsys: pytest.CaptureFixture[str], db: Path, argv: list[str]
+) -> None:
+    extra = (
+        []
+        if any(a.startswith("/nonexistent/logs") or a == "--db" for a in argv)
+        else ["--db", str(db)]
+    )
     code, out, err = _run(capsys, *extra, *argv)
     assert code == 2
     assert "Traceback" not in err
     assert out == ""
 
 
-def test_exit_2_on_a_file_that_is_not_a_database(capsys: pytest.CaptureFixture[str],
-                                                 tmp_path: Path) -> None:
+def test_exit_2_on_a_file_that_is_not_a_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     bogus = tmp_path / "x.duckdb"
     bogus.write_text("not a database")
     code, _, err = _run(capsys, "--db", str(bogus))
@@ -98,13 +103,30 @@ def test_json_document(capsys: pytest.CaptureFixture[str], db: Path) -> None:
         assert key in s
     assert s["findings_by_code"] == {"S001": 2, "S005": 2}
     assert s["rejected_lines"] == 0 and s["events"] > 0 and s["requests"] > 0
-    keys = {"code", "name", "severity", "request_id", "runner_id", "app", "ts", "message",
-            "evidence", "cost", "fingerprint", "endpoint"}
+    keys = {
+        "code",
+        "name",
+        "severity",
+        "request_id",
+        "runner_id",
+        "app",
+        "ts",
+        "message",
+        "evidence",
+        "cost",
+        "fingerprint",
+        "endpoint",
+    }
     for f in doc["findings"]:
         assert set(f) == keys
         assert set(f["cost"]) == {"runners_killed", "gpu_seconds", "cost_usd"}
-        assert f["evidence"] and set(f["evidence"][0]) == {"event_id", "file", "line", "event",
-                                                           "ts"}
+        assert f["evidence"] and set(f["evidence"][0]) == {
+            "event_id",
+            "file",
+            "line",
+            "event",
+            "ts",
+        }
         assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", f["ts"])
     s001 = [f for f in doc["findings"] if f["code"] == "S001"]
     assert all(f["severity"] == "error" for f in s001)
@@ -137,8 +159,14 @@ def test_junit(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     assert [c.get("classname") for c in cases] == [f"analyzer.S00{i}" for i in range(1, 7)]
     assert suite.get("tests") == "6" and suite.get("failures") == "2"
     failures = {c.get("classname"): len(c.findall("failure")) for c in cases}
-    assert failures == {"analyzer.S001": 2, "analyzer.S002": 0, "analyzer.S003": 0,
-                        "analyzer.S004": 0, "analyzer.S005": 2, "analyzer.S006": 0}
+    assert failures == {
+        "analyzer.S001": 2,
+        "analyzer.S002": 0,
+        "analyzer.S003": 0,
+        "analyzer.S004": 0,
+        "analyzer.S005": 2,
+        "analyzer.S006": 0,
+    }
     fail = cases[0].find("failure")
     assert fail is not None and fail.get("type") == "error" and "evidence:" in (fail.text or "")
 
@@ -161,8 +189,9 @@ def test_output_file(capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Pat
     check_sarif(json.loads(target.read_text()))
 
 
-def test_baseline_reports_only_new_findings(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                            db: Path) -> None:
+def test_baseline_reports_only_new_findings(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, db: Path
+) -> None:
     baseline = tmp_path / "baseline.json"
     code, _, err = _run(capsys, "--db", str(db), "--write-baseline", str(baseline))
     assert code == 0 and "baseline" in err
@@ -178,8 +207,9 @@ def test_baseline_reports_only_new_findings(capsys: pytest.CaptureFixture[str], 
     assert {f["code"] for f in json.loads(out)["findings"]} == {"S004"}
 
 
-def test_bad_baseline_is_exit_2(capsys: pytest.CaptureFixture[str], db: Path,
-                                tmp_path: Path) -> None:
+def test_bad_baseline_is_exit_2(
+    capsys: pytest.CaptureFixture[str], db: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "b.json"
     bad.write_text("{}")
     assert _run(capsys, "--db", str(db), "--baseline", str(bad))[0] == 2

@@ -17,9 +17,9 @@ CASES: list[Case] = load_cases()
 
 
 @pytest.fixture(scope="session")
-def cases_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    tuple[duckdb.DuckDBPyConnection, AnalysisResult]
-]:
+def cases_db(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, AnalysisResult]]:
     folder: Path = tmp_path_factory.mktemp("rule-cases")
     logs = folder / "logs"
     logs.mkdir()

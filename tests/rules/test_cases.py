@@ -22,9 +22,7 @@ def _subjects(result: AnalysisResult, case: Case, code: str) -> set[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_case(
-    case: Case, cases_db: tuple[duckdb.DuckDBPyConnection, AnalysisResult]
-) -> None:
+def test_case(case: Case, cases_db: tuple[duckdb.DuckDBPyConnection, AnalysisResult]) -> None:
     _, result = cases_db
     expected = {case.subject(s) for s in case.expect}
     assert _subjects(result, case, case.code) == expected
@@ -32,7 +30,8 @@ def test_case(
         assert _subjects(result, case, code) == {case.subject(s) for s in subjects}, code
     if case.quiet:
         mine = [
-            f.code for f in result.findings
+            f.code
+            for f in result.findings
             if (f.request_id or "").startswith(case.prefix) or (f.app or "").startswith(case.prefix)
         ]
         assert mine == []
@@ -46,10 +45,11 @@ def test_every_rule_has_cases_that_fire_and_near_misses() -> None:
 
 
 def test_cases_import_cleanly(cases_db: tuple[duckdb.DuckDBPyConnection, AnalysisResult]) -> None:
-    con, result = cases_db
+    _con, result = cases_db
     assert result.summary["rejected_lines"] == 0
-    request_ids = {c.prefix + e[3]["request_id"] for c in CASES for e in c.events
-                   if "request_id" in e[3]}
+    request_ids = {
+        c.prefix + e[3]["request_id"] for c in CASES for e in c.events if "request_id" in e[3]
+    }
     assert result.summary["requests"] == len(request_ids)
 
 

@@ -29,8 +29,10 @@ def _check(logs: Path, db: Path, label: str) -> None:
     finally:
         con.close()
     scores = score(result.findings, read_truth(logs / "_ground_truth.jsonl"), REGISTRY.codes())
-    print(f"\n{label}: {result.summary['requests']} requests, {len(result.findings)} findings\n"
-          + table(scores))
+    print(
+        f"\n{label}: {result.summary['requests']} requests, {len(result.findings)} findings\n"
+        + table(scores)
+    )
     for s in scores:
         assert s.truth > 0, f"{s.code}: the ground truth has no case for it"
         assert s.recall == 1.0, f"{s.code} missed {s.missed}"

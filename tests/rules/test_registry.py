@@ -15,10 +15,15 @@ DOC = """Summary line.
 """
 
 
-def _rule(code: str, name: str = "status.example", doc: str | None = DOC, severity: str = "error"
-          ) -> type[Rule]:
-    attrs: dict[str, Any] = {"code": code, "name": name, "severity": severity,
-                             "sql": lambda self, o: ("SELECT 1", [])}
+def _rule(
+    code: str, name: str = "status.example", doc: str | None = DOC, severity: str = "error"
+) -> type[Rule]:
+    attrs: dict[str, Any] = {
+        "code": code,
+        "name": name,
+        "severity": severity,
+        "sql": lambda self, o: ("SELECT 1", []),
+    }
     if doc is not None:
         attrs["__doc__"] = doc
     return type(f"Rule{code}", (Rule,), attrs)
@@ -49,7 +54,9 @@ def test_refuses_rules_without_docs_or_sections() -> None:
     with pytest.raises(RegistryError, match="docstring"):
         Registry().register(_rule("X001", doc=None))
     with pytest.raises(RegistryError, match="Best practice"):
-        Registry().register(_rule("X001", doc="Only a summary.\n\n**Why it matters**: **Anti-pattern**"))
+        Registry().register(
+            _rule("X001", doc="Only a summary.\n\n**Why it matters**: **Anti-pattern**")
+        )
 
 
 def test_refuses_bad_severity_and_name() -> None:
@@ -61,22 +68,38 @@ def test_refuses_bad_severity_and_name() -> None:
 
 def test_the_catalogue_is_the_contract() -> None:
     expected = {
-        "S001": "status.503-for-ordinary-error", "S002": "status.server-error-for-bad-input",
-        "S003": "status.rate-limit-not-429", "S004": "status.client-error-hides-runner-fault",
+        "S001": "status.503-for-ordinary-error",
+        "S002": "status.server-error-for-bad-input",
+        "S003": "status.rate-limit-not-429",
+        "S004": "status.client-error-hides-runner-fault",
         "S005": "status.504-without-upstream-timeout",
-        "S006": "status.forced-retry-of-client-error", "R001": "retry.poison-request",
-        "R002": "retry.after-deadline", "R003": "retry.timeout-loop", "R004": "retry.exhausted",
-        "C001": "cancel.not-forwarded", "C002": "cancel.not-honoured",
-        "C003": "cancel.orphaned-child-work", "C004": "cancel.slow-propagation",
-        "C005": "cancel.work-after-disconnect", "C006": "cancel.resource-not-released",
-        "C007": "cancel.child-deadline-exceeds-parent", "L001": "lifecycle.setup-failure-loop",
+        "S006": "status.forced-retry-of-client-error",
+        "R001": "retry.poison-request",
+        "R002": "retry.after-deadline",
+        "R003": "retry.timeout-loop",
+        "R004": "retry.exhausted",
+        "C001": "cancel.not-forwarded",
+        "C002": "cancel.not-honoured",
+        "C003": "cancel.orphaned-child-work",
+        "C004": "cancel.slow-propagation",
+        "C005": "cancel.work-after-disconnect",
+        "C006": "cancel.resource-not-released",
+        "C007": "cancel.child-deadline-exceeds-parent",
+        "L001": "lifecycle.setup-failure-loop",
         "L002": "lifecycle.policy-deviation",
     }
     assert {r.code: r.name for r in REGISTRY} == expected
     severities = {r.code: r.severity for r in REGISTRY}
     assert [c for c, s in severities.items() if s == "info"] == ["R004", "L002"]
     assert {c for c, s in severities.items() if s == "error"} == {
-        "S001", "S004", "R001", "C001", "C002", "C003", "L001"}
+        "S001",
+        "S004",
+        "R001",
+        "C001",
+        "C002",
+        "C003",
+        "L001",
+    }
 
 
 def test_select_and_ignore_most_specific_wins() -> None:
