@@ -18,7 +18,10 @@ def parse_file(name: str, path: Path) -> tuple[list[Row], list[Rejected]]:
     rejected: list[Rejected] = []
     with path.open(encoding="utf-8") as fh:
         for item in BY_NAME[name].parse(fh, ParseContext(path)):
-            (rejected if isinstance(item, Rejected) else rows).append(item)
+            if isinstance(item, Rejected):
+                rejected.append(item)
+            else:
+                rows.append(item)
     return rows, rejected
 
 

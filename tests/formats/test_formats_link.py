@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import duckdb
 from formats_helpers import FIXTURES, load_rows, parse_file
 
 from analyzer.importers.formats.link import link_statuses
 from analyzer.store import connect
 
 
-def _status(con, request_id: str, runner_id: str) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def _status(con: duckdb.DuckDBPyConnection, request_id: str, runner_id: str) -> tuple[int, str]:
     row = con.execute(
         "SELECT status, extra->>'status_from' FROM events WHERE event = 'handler.error' "
         "AND request_id = ? AND runner_id = ?",
         [request_id, runner_id],
     ).fetchone()
+    assert row is not None
     return int(row[0]), str(row[1])
 
 
