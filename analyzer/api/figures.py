@@ -140,12 +140,45 @@ def _lane_order(tl: pd.DataFrame) -> list[str]:
     return list(first.sort_values(["rank", "attempt", "seq"]).index)
 
 
-def timeline_figure(tl: pd.DataFrame, request: dict[str, Any] | None = None) -> go.Figure:
+def _present(row: dict[Any, Any], *columns: str) -> list[pd.Timestamp]:
+    """The non-missing timestamps among ``columns`` of a row."""
+    values = (row.get(c) for c in columns)
+    return [pd.Timestamp(v) for v in values if v is not None and not pd.isna(v)]
+
+
+def _attempt_lanes(tl: pd.DataFrame, attempts: pd.DataFrame) -> pd.DataFrame:
+    """Per attempt: its lane, the span it held the runner, and when the runner was killed."""
+    named = (
+        tl[tl["lane_kind"] == "runner"].dropna(subset=["attempt"])
+        .groupby("attempt")["lane"].first()
+    )  # fmt: skip
+    rows = []
+    for a in attempts.to_dict("records"):
+        n = a.get("attempt")
+        if n is None or pd.isna(n):
+            continue
+        lane = named.get(n) or f"attempt {int(n)} · {a.get('runner_id')}"
+        ends = _present(a, "handler_ended_at", "answered_at", "terminated_at")
+        starts = _present(a, "dispatched_at", "handler_started_at")
+        if not starts:
+            continue
+        killed = a.get("terminated_at") if a.get("runner_terminated") else None
+        rows.append({
+            "lane": lane, "attempt": int(n), "start": min(starts), "end": max(ends or starts),
+            "killed": killed, "inferred": bool(a.get("termination_inferred")),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def timeline_figure(
+    tl: pd.DataFrame, request: dict[str, Any] | None = None, attempts: pd.DataFrame | None = None
+) -> go.Figure:
     """A request's Gantt: one lane for the gateway, each attempt's runner and each child.
 
-    Bars span each lane's first to last event; markers show every event (hover for details)
-    with distinct symbols for cancel requested / forwarded / received, terminations and
-    errors; a dashed line marks the caller's deadline when there is one.
+    Bars span each lane's first to last event (an attempt's lane: from its dispatch to its
+    answer, handler end or the runner's termination, when ``attempts`` is given); markers
+    show every event (hover for details) with distinct symbols for cancel requested /
+    forwarded / received, terminations and errors; a dashed line marks the caller's deadline.
     """
     rid = (request or {}).get("request_id") or (
         tl["request_id"].iloc[0] if not tl.empty and "request_id" in tl else "?"
@@ -154,10 +187,37 @@ def timeline_figure(tl: pd.DataFrame, request: dict[str, Any] | None = None) -> 
     if tl.empty:
         return empty_figure(title, "No events for this request")
     tl = tl.assign(t=utc_naive(tl["ts"]).to_numpy())
-    order = _lane_order(tl)
     spans = tl.groupby("lane").agg(
         start=("t", "min"), end=("t", "max"), kind=("lane_kind", "first")
     )
+    if attempts is not None and not attempts.empty:
+        lanes = _attempt_lanes(tl, attempts)
+        extra = []
+        for row in lanes.to_dict("records"):
+            start, end = utc_naive([row["start"]]).iloc[0], utc_naive([row["end"]]).iloc[0]
+            if row["lane"] in spans.index:
+                spans.loc[row["lane"], "start"] = min(spans.loc[row["lane"], "start"], start)
+                spans.loc[row["lane"], "end"] = max(spans.loc[row["lane"], "end"], end)
+            else:
+                spans.loc[row["lane"]] = [start, end, "runner"]
+            killed = row["killed"]
+            if killed is not None and not pd.isna(killed):
+                how = "inferred: the runner went silent" if row["inferred"] else "logged"
+                extra.append({
+                    "lane": row["lane"], "lane_kind": "runner", "attempt": row["attempt"],
+                    "seq": 10**9, "event": "runner.terminated", "detail": f"runner killed ({how})",
+                    "t": utc_naive([killed]).iloc[0],
+                })  # fmt: skip
+        if extra:
+            tl = pd.concat([tl, pd.DataFrame(extra)], ignore_index=True)
+        silent = lanes[~lanes["lane"].isin(set(tl["lane"]))] if not lanes.empty else lanes
+        if not silent.empty:  # attempts whose runner logged nothing still get their lane
+            tl = pd.concat(
+                [tl, silent[["lane", "attempt"]].assign(lane_kind="runner", seq=10**9)],
+                ignore_index=True,
+            )
+    order = _lane_order(tl)
+    tl = tl.dropna(subset=["t"])
     fig = go.Figure()
     for kind, color in LANE_COLORS.items():
         part = spans[spans["kind"] == kind]

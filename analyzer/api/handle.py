@@ -164,7 +164,9 @@ class Analysis:
     # -- figures ----------------------------------------------------------------------
     def timeline_figure(self, request_id: str) -> go.Figure:
         """A request's Gantt (gateway, attempts' runners, children; cancel and kill markers)."""
-        return figures.timeline_figure(self.timeline(request_id), self.request(request_id))
+        return figures.timeline_figure(
+            self.timeline(request_id), self.request(request_id), self.attempts(request_id)
+        )
 
     def runners_figure(
         self,

@@ -104,10 +104,10 @@ def render() -> None:
         return
     if req is not None:
         _summary(req)
-    st.plotly_chart(figures.timeline_figure(tl, req), width="stretch")
+    att = data.run(queries.attempts, Filters(), request_id=request_id)
+    st.plotly_chart(figures.timeline_figure(tl, req, att), width="stretch")
     _findings(request_id)
     st.subheader("Attempts")
-    att = data.run(queries.attempts, Filters(), request_id=request_id)
     if att.empty:
         st.caption("No attempt was dispatched for this request in the window.")
     else:

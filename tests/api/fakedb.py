@@ -39,19 +39,35 @@ def t(seconds: float) -> datetime:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    cols = [c for c, _ in parse_tables_doc()[table]]
+    cols = [
+        str(r[0])
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
     marks = ", ".join("?" for _ in cols)
     for row in rows:
         con.execute(f'INSERT INTO "{table}" VALUES ({marks})', [row.get(c) for c in cols])
 
 
+def _empty_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Replace a table (or a view) by an empty table with the same columns."""
+    cols = con.execute(f'DESCRIBE "{name}"').fetchall()
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    con.execute(f'DROP {"VIEW" if kind and kind[0] == "VIEW" else "TABLE"} "{name}"')
+    body = ", ".join(f'"{c[0]}" {c[1]}' for c in cols)
+    con.execute(f'CREATE TABLE "{name}" ({body})')
+
+
 def build(path: Path) -> Path:
     """Write the fake database to ``path`` and return it."""
-    con = duckdb.connect(str(path))
-    con.execute("SET TimeZone = 'UTC'")
-    for table, cols in parse_tables_doc().items():
-        body = ", ".join(f'"{c}" {ty}' for c, ty in cols)
-        con.execute(f'CREATE TABLE "{table}" ({body})')
+    from analyzer.store import connect
+
+    con = connect(path)
     events: list[dict[str, Any]] = []
 
     def ev(ts: float, source: str, event: str, **kw: Any) -> int:
@@ -380,6 +396,11 @@ def build(path: Path) -> Path:
         },
     ]
     _insert(con, "events", events)
+    # The real analysis creates every table and its bookkeeping (so opening the database finds
+    # it current); then its rows are replaced by the hand-made ones.
+    from analyzer.analysis import analyze
+
+    analyze(con)
     for name, rows in (
         ("requests", requests),
         ("attempts", attempts),
@@ -388,18 +409,9 @@ def build(path: Path) -> Path:
         ("cancellations", cancellations),
         ("findings", findings),
     ):
+        _empty_table(con, name)
         _insert(con, name, rows)
-    # mark it analysed (so opening it does not replay these hand-made tables away)
-    from analyzer.analysis import _fingerprint
-    from analyzer.config import Config
-
-    for key, value in (
-        ("replay_events", str(len(events))),
-        ("analysis_events", str(len(events))),
-        ("analysis_config", _fingerprint(Config())),
-        ("gpu_hour_usd", "2.0"),
-    ):
-        con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('gpu_hour_usd', '2.0')")
     con.execute(
         "INSERT INTO imports (import_id, path, format, events, rejected) "
         "VALUES (1, '/logs/gateway.jsonl', 'native', ?, 1)",
