@@ -39,6 +39,14 @@ def register(sub: Any) -> None:
         "--start", default=None, help="start of the window, RFC 3339 (default 2026-11-20T08:00:00Z)"
     )
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument(
+        "--fal-export",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write the same incident in the platform's export shapes into DIR "
+        "(request listing, logs, app events, runner listing; see docs/formats.md)",
+    )
     p.set_defaults(func=run)
 
 
@@ -69,4 +77,12 @@ def run(args: argparse.Namespace) -> int:
         f"over {res.duration_s / 3600:.1f} h: {res.lines} lines in {len(res.files)} files, "
         f"{len(res.truth)} expected findings in {res.truth_path} ({took:.1f} s)"
     )
+    if args.fal_export is not None:
+        from analyzer.simulate.export_writer import read_native, write_export
+
+        exported = write_export(read_native(args.out), args.fal_export)
+        print(
+            f"wrote the platform's export shapes to {args.fal_export}: {exported.items} request "
+            f"items, {exported.log_lines} log lines, {exported.app_events} app events"
+        )
     return 0

@@ -108,3 +108,21 @@ def test_committed_export_sample_is_the_native_incident(tmp_path: Path) -> None:
             f"sample_logs/fal-export/{name} is stale: run "
             "python -m analyzer.simulate.export_writer sample_logs/native sample_logs/fal-export"
         )
+
+
+def test_simulate_writes_the_export_and_it_agrees(tmp_path: Path) -> None:
+    from analyzer.cli import main
+
+    native, export = tmp_path / "native", tmp_path / "fal"
+    args = ["simulate", "--out", str(native), "--requests", "300", "--seed", "11"]
+    assert main([*args, "--fal-export", str(export)]) == 0
+    con = connect(tmp_path / "x.duckdb")
+    import_paths(con, [export])
+    found = {(f.code, f.request_id or f.app or "") for f in analyze(con).findings}
+    con.close()
+    truth: Keys = set()
+    for line in (native / "_ground_truth.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        truth.add((row["code"], row["request_id"] if row["code"] != "L001" else row["app"]))
+    assert _codes(truth, AGREE)
+    assert _codes(found, AGREE) == _codes(truth, AGREE)
