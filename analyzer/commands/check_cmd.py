@@ -13,16 +13,18 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from analyzer import store
-from analyzer.analysis import AnalysisResult, analyze, ensure_analyzed
-from analyzer.config import Config, load_config
 from analyzer.errors import AnalyzerError, InputNotFoundError
-from analyzer.report import FORMATTERS, CheckReport, render
-from analyzer.rules import REGISTRY
-from analyzer.rules.baseline import apply_baseline, load_baseline, write_baseline
-from analyzer.rules.registry import split_codes
+
+if TYPE_CHECKING:
+    from analyzer.analysis import AnalysisResult
+    from analyzer.config import Config
+
+# The heavy modules (duckdb, pydantic, the rules) are imported when the command runs, so that
+# building the CLI parser stays cheap for every other command.
+FORMAT_NAMES = ("text", "json", "sarif", "junit", "github")
+DEFAULT_DB = "analyzer.duckdb"
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -40,10 +42,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--db",
         metavar="FILE",
-        help=f"database to import into / analyse (default without PATHs: ./{store.DEFAULT_DB})",
+        help=f"database to import into / analyse (default without PATHs: ./{DEFAULT_DB})",
     )
     p.add_argument(
-        "--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)"
+        "--format", choices=FORMAT_NAMES, default="text", help="output format (default: text)"
     )
     p.add_argument(
         "--fail-on",
@@ -79,6 +81,10 @@ def register(sub: Any) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from analyzer.config import load_config
+    from analyzer.rules import REGISTRY
+    from analyzer.rules.registry import split_codes
+
     config = load_config(args.config)
     update: dict[str, Any] = {}
     if args.fail_on:
@@ -94,6 +100,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
+    from analyzer import store
+    from analyzer.analysis import analyze, ensure_analyzed
+
     if args.paths:
         from analyzer.importers import import_paths
 
@@ -111,7 +120,7 @@ def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
                 return analyze(con, config)
             finally:
                 con.close()
-    db = Path(args.db or store.DEFAULT_DB)
+    db = Path(args.db or DEFAULT_DB)
     if not db.exists():
         raise InputNotFoundError(
             f"database not found: {db} (give log PATHs, or import them first with analyzer import)"
@@ -136,6 +145,9 @@ def _report_import(summary: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.report import CheckReport, render
+    from analyzer.rules.baseline import apply_baseline, load_baseline, write_baseline
+
     config = _config(args)
     if args.baseline and args.write_baseline:
         raise AnalyzerError("--baseline and --write-baseline cannot be combined")

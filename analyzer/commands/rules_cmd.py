@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analyzer.rules import REGISTRY
-from analyzer.rules.registry import UnknownRuleError
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -21,6 +18,8 @@ def register(sub: Any) -> None:
 
 
 def catalogue() -> str:
+    from analyzer.rules import REGISTRY
+
     lines = [f"{'code':5} {'severity':8} {'name':40} summary"]
     for rule in REGISTRY:
         lines.append(f"{rule.code:5} {rule.severity:8} {rule.name:40} {rule.summary()}")
@@ -30,6 +29,9 @@ def catalogue() -> str:
 
 
 def rule_page(code: str) -> str:
+    from analyzer.rules import REGISTRY
+    from analyzer.rules.registry import UnknownRuleError
+
     rule = REGISTRY.get(code)
     if rule is None:
         raise UnknownRuleError(f"unknown rule {code!r} (known: {', '.join(REGISTRY.codes())})")

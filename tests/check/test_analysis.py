@@ -152,3 +152,11 @@ def test_rules_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "C004"]) == 0
     assert "threshold_s = 5.0" in capsys.readouterr().out
     assert main(["rules", "X999"]) == 2
+
+
+def test_check_format_choices_match_the_formatters() -> None:
+    from analyzer.commands.check_cmd import DEFAULT_DB, FORMAT_NAMES
+    from analyzer.report import FORMATTERS
+    from analyzer.store import DEFAULT_DB as STORE_DEFAULT
+
+    assert set(FORMAT_NAMES) == set(FORMATTERS) and DEFAULT_DB == STORE_DEFAULT
