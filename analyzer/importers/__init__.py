@@ -58,6 +58,7 @@ def import_paths(
     files = expand_paths(paths)
     forced = get_format(fmt) if fmt else None
     ensure_schema(con)
+    con.execute("SET enable_progress_bar = false")  # ours is on stderr; DuckDB's on stdout
     summary = ImportSummary()
     done_bytes = 0
     for path in files:

@@ -93,15 +93,51 @@ class LineReader:
                 return
 
     def _to_chunk(self, data: bytes, first_line: int) -> LineChunk:
-        text = data.decode("utf-8", errors="replace")
         if self._strip_bom:
             self._strip_bom = False
-            if text.startswith("\ufeff"):
-                text = text[1:]
-        if text.endswith("\n"):
-            text = text[:-1]
-        lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n").flatten()
-        count = len(lines)
-        numbers = pa.array(np.arange(first_line, first_line + count, dtype=np.int64))
-        table = pa.table({"line_no": numbers, "line": lines})
-        return LineChunk(table=table, first_line=first_line, count=count, nbytes=len(data))
+            if data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+        return make_chunk(data, first_line)
+
+
+_WHITESPACE = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
+
+
+def make_chunk(data: bytes, first_line: int) -> LineChunk:
+    """Split ``data`` (whole lines) into an Arrow table of its non-blank lines.
+
+    The line strings are zero-copy views into ``data`` (offsets found with NumPy); each keeps
+    its trailing newline. Blank lines (only whitespace) are dropped but still counted, so
+    line numbers stay those of the file.
+    """
+    nbytes = len(data)
+    if not data:
+        empty = pa.table(
+            {"line_no": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())}
+        )
+        return LineChunk(table=empty, first_line=first_line, count=0, nbytes=0)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:  # keep the line; bad bytes become U+FFFD
+        data = data.decode("utf-8", errors="replace").encode("utf-8")
+    buf = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10) + 1
+    if len(ends) == 0 or ends[-1] != len(buf):
+        ends = np.append(ends, len(buf))  # a last line without a newline
+    count = len(ends)
+    offsets = np.empty(count + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends
+    lines = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+    numbers = np.arange(first_line, first_line + count, dtype=np.int64)
+    starts = offsets[:-1]
+    maybe_blank = np.flatnonzero(np.isin(buf[starts], _WHITESPACE))
+    table = pa.table({"line_no": numbers, "line": lines})
+    if len(maybe_blank):
+        trimmed = pc.utf8_trim_whitespace(lines.take(pa.array(maybe_blank)))
+        blank = maybe_blank[np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False))]
+        if len(blank):
+            keep = np.ones(count, dtype=bool)
+            keep[blank] = False
+            table = table.filter(pa.array(keep))
+    return LineChunk(table=table, first_line=first_line, count=count, nbytes=nbytes)

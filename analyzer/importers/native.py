@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import pyarrow as pa
 
 from analyzer.importers import native_sql
 from analyzer.importers.lines import LineReader
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from analyzer.importers.registry import ImportContext
 
 NAME = "native"
+BATCH_ROWS = 32_768
 DESCRIPTION = "analyzer's native event log: JSON Lines with ts, source, event (docs/log-format.md)"
 
 
@@ -77,6 +79,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
             if ctx.progress is not None:
                 ctx.progress.advance(chunk.nbytes if not compressed else 0)
         end_line = (1 if compressed else plan.first_line) + reader.lines_read - 1
+        _finish_counts(con, result, ctx.import_id)
     except (OSError, EOFError) as exc:
         from analyzer.errors import InputUnreadableError
 
@@ -96,31 +99,36 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
 
 def _import_chunk(
     con: duckdb.DuckDBPyConnection,
-    table: object,
+    table: pa.Table,
     params: dict[str, object],
     id_base: int,
     result: FileResult,
 ) -> None:
+    if len(table) == 0:
+        return
+    # several record batches let DuckDB spread the chunk over its threads
+    table = pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS))
     con.register("chunk_lines", table)
     try:
-        con.execute(native_sql.STAGE_SQL)
+        rows = con.execute(
+            native_sql.insert_events_sql(), {**params, "id_base": id_base}
+        ).fetchall()
+        good = int(rows[0][0]) if rows else 0
+        bad = len(table) - good
+        if bad:
+            con.execute(native_sql.insert_rejected_sql(), {**params, "max_raw": MAX_RAW_CHARS})
     finally:
         con.unregister("chunk_lines")
-    con.execute(native_sql.INSERT_EVENTS_SQL, {**params, "id_base": id_base})
-    good, bad, naive, unknown = (
-        int(x or 0) for x in con.execute(native_sql.COUNTS_SQL).fetchall()[0]
-    )
-    if bad:
-        con.execute(native_sql.INSERT_REJECTED_SQL, {**params, "max_raw": MAX_RAW_CHARS})
-        room = FIRST_REASONS - len(result.first_rejected)
-        if room > 0:
-            for line_no, reason in con.execute(
-                native_sql.FIRST_REJECTED_SQL, {"n": room}
-            ).fetchall():
-                result.first_rejected.append(
-                    RejectedLine(str(params["file"]), int(line_no), str(reason))
-                )
     result.events += good
     result.rejected += bad
-    result.naive_timestamps += naive
-    result.unknown_events += unknown
+
+
+def _finish_counts(con: duckdb.DuckDBPyConnection, result: FileResult, import_id: int) -> None:
+    naive, unknown = con.execute(native_sql.COUNTS_SQL, {"import_id": import_id}).fetchall()[0]
+    result.naive_timestamps = int(naive or 0)
+    result.unknown_events = int(unknown or 0)
+    if result.rejected:
+        rows = con.execute(
+            native_sql.FIRST_REJECTED_SQL, {"import_id": import_id, "n": FIRST_REASONS}
+        ).fetchall()
+        result.first_rejected = [RejectedLine(result.path, int(n), str(r)) for n, r in rows]
