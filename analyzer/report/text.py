@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from analyzer.report.base import CheckReport, Formatter, display_path
+from pathlib import Path
+
+from analyzer.report.base import CheckReport, Formatter
 from analyzer.rules import Finding
 from analyzer.rules.base import SEVERITY_RANK
 
-EXAMPLES = 2
-WIDTH = 110
+WIDTH = 150
 
 
 def _money(usd: float) -> str:
@@ -16,10 +17,22 @@ def _money(usd: float) -> str:
 
 def _where(f: Finding) -> str:
     loc = f.location
-    return f"{display_path(loc.file)}:{loc.line}" if loc and loc.file else "-"
+    if loc is None or not loc.file:
+        return "-"
+    return f"{Path(loc.file).name}:{loc.line}"
+
+
+def _example(f: Finding) -> str:
+    head = f"    {f.request_id or f.app or f.runner_id or '-'} [{_where(f)}] "
+    room = max(WIDTH - len(head), 40)
+    msg = f.message if len(f.message) <= room else f.message[: room - 1] + "…"
+    return head + msg
 
 
 class TextFormatter(Formatter):
+    """One line per rule (worst first) with its count and cost, one or two example findings
+    with the log line that proves them, then the totals and the verdict: one screen."""
+
     name = "text"
     description = "for people: grouped by rule, worst first, then a summary"
 
@@ -31,6 +44,7 @@ class TextFormatter(Formatter):
             groups.values(),
             key=lambda fs: (-SEVERITY_RANK.get(fs[0].severity, 0), -len(fs), fs[0].code),
         )
+        examples = 2 if len(order) <= 10 else 1
         lines: list[str] = []
         for fs in order:
             first = fs[0]
@@ -41,19 +55,18 @@ class TextFormatter(Formatter):
             if killed:
                 cost = f"{killed} runners killed, " + cost
             noun = "finding" if len(fs) == 1 else "findings"
+            more = f", {len(fs) - examples} more" if len(fs) > examples else ""
             lines.append(
-                f"{first.severity.upper():7} {first.code} {first.name}: {len(fs)} {noun} ({cost})"
+                f"{first.severity.upper():7} {first.code} {first.name}: {len(fs)} {noun} "
+                f"({cost}{more})"
             )
-            for f in fs[:EXAMPLES]:
-                subject = f.request_id or f.runner_id or "-"
-                msg = f.message if len(f.message) <= WIDTH else f.message[: WIDTH - 1] + "…"
-                lines.append(f"    {subject} ({f.app or '-'}, {_where(f)})")
-                lines.append(f"      {msg}")
-            if len(fs) > EXAMPLES:
-                lines.append(f"    ... and {len(fs) - EXAMPLES} more")
+            lines += [_example(f) for f in fs[:examples]]
+        if lines:
             lines.append("")
         s = report.summary
-        by_sev = s.get("findings_by_severity", {})
+        by_sev = {
+            sev: sum(1 for f in report.findings if f.severity == sev) for sev in SEVERITY_RANK
+        }
         lines.append(
             f"{len(report.findings)} findings ({by_sev.get('error', 0)} errors, "
             f"{by_sev.get('warning', 0)} warnings, {by_sev.get('info', 0)} info) in "

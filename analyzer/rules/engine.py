@@ -75,6 +75,9 @@ def run_rules(
 ) -> dict[str, int]:
     """Write ``findings`` from the selected rules; returns counts (``findings``, ``allowed``)."""
     selected = list(rules)
+    # Whoever writes findings without recording what they cover makes the stored analysis
+    # stale (analysis.analyze records it again once the findings are written).
+    con.execute("DELETE FROM meta WHERE key = 'analysis_config'")
     install_classifier(con, patterns)
     con.execute(HITS_DDL)
     for sel in selected:
