@@ -3,8 +3,8 @@
 Input: a relation ``chunk_lines(line_no BIGINT, line VARCHAR)``, one row per non-blank
 line of the file (a line may still end with ``\\n`` or ``\\r\\n``: JSON allows trailing
 whitespace, and only the ``raw`` text of a rejected line is trimmed). :func:`stage_query` is one SELECT
-over it that yields, for every non-blank line, every column of ``events`` (typed), ``reason``
-(NULL for a good line) and ``raw`` (the line). Secrets are redacted (:mod:`.redact`): the
+over it that yields, for every non-blank line, every column of ``events`` (typed), ``_reject_reason``
+(NULL for a good line) and ``_raw`` (the line). Secrets are redacted (:mod:`.redact`): the
 scheme rules on each line before parsing, the key rule on ``extra``, all rules on the raw
 text of rejected lines. Each line is checked by ``json_valid`` and parsed ONCE by ``json_transform`` into a
 struct of VARCHAR (strings unescaped, numbers, booleans, objects and arrays as their JSON
@@ -19,7 +19,8 @@ Type rules (lax for clean values, strict otherwise):
 - ``DOUBLE``: a number or a string holding a number.
 - ``BOOLEAN``: ``true``/``false``, ``0``/``1``, or the strings ``"true"``, ``"false"``,
   ``"1"``, ``"0"``, ``"yes"``, ``"no"`` (any case; headers are often logged as ``"1"``).
-- ``null`` is the same as an absent field (for unknown fields too: not kept in ``extra``).
+- ``null`` in a known field is the same as an absent field; an unknown field is kept in
+  ``extra`` as written, ``null`` included.
 - ``ts``: an RFC 3339 / ISO 8601 string (``Z``, ``+02:00``, ``+0200``, a zone name, or none
   = naive, taken as UTC), or Unix seconds as a number or a numeric string. ``ts_raw`` keeps
   the string as written (a number as the JSON parser prints it, e.g. ``1795176000.019``).
@@ -147,8 +148,8 @@ WITH lines AS (
 )
 SELECT
     line_no,
-    {_reason_expr()} AS reason,
-    line AS raw,
+    {_reason_expr()} AS _reject_reason,
+    line AS _raw,
     ts_value AS ts,
     {_v("source")} AS source,
     {_v("event")} AS event,
@@ -173,7 +174,7 @@ def insert_events_sql() -> str:
     return f"""
 INSERT INTO events (event_id, {cols}, origin, inferred, file, line_no, import_id)
 SELECT $id_base + line_no, {cols}, 'native', false, $file, line_no, $import_id
-FROM ({stage_query()}) WHERE reason IS NULL
+FROM ({stage_query()}) WHERE _reject_reason IS NULL
 """
 
 
@@ -182,9 +183,9 @@ def insert_rejected_sql() -> str:
     """INSERT the bad lines of ``chunk_lines`` into ``rejected``."""
     return f"""
 INSERT INTO rejected (file, line_no, raw, reason, import_id)
-SELECT $file, line_no, left({redact_sql("rtrim(raw, chr(10) || chr(13))")}, $max_raw), reason,
+SELECT $file, line_no, left({redact_sql("rtrim(_raw, chr(10) || chr(13))")}, $max_raw), _reject_reason,
        $import_id
-FROM ({stage_query()}) WHERE reason IS NOT NULL
+FROM ({stage_query()}) WHERE _reject_reason IS NOT NULL
 """
 
 

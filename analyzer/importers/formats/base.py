@@ -114,22 +114,22 @@ def make_row(
     **fields: Any,
 ) -> Row:
     """Build one mapped row; unknown keyword fields are an error (a typo, not data)."""
-    unknown = set(fields) - set(FIELD_TYPES)
-    if unknown:
-        raise TypeError(f"not native fields: {sorted(unknown)}")
-    row: Row = dict.fromkeys(FIELD_TYPES)
-    row.update(fields)
-    row.update(
-        ts=ts,
-        source=source,
-        event=event,
-        ts_raw=ts_raw if ts_raw is not None else ts.isoformat(),
-        ts_naive=ts_naive,
-        inferred=inferred,
-        extra=extra or None,
-        line_no=line_no,
-    )
+    if not fields.keys() <= _FIELD_SET:
+        raise TypeError(f"not native fields: {sorted(fields.keys() - _FIELD_SET)}")
+    row: Row = {**_EMPTY_ROW, **fields}
+    row["ts"] = ts
+    row["source"] = source
+    row["event"] = event
+    row["ts_raw"] = ts_raw if ts_raw is not None else ts.isoformat()
+    row["ts_naive"] = ts_naive
+    row["inferred"] = inferred
+    row["extra"] = extra or None
+    row["line_no"] = line_no
     return row
+
+
+_FIELD_SET = frozenset(FIELD_TYPES)
+_EMPTY_ROW: Row = dict.fromkeys(FIELD_TYPES)
 
 
 class _Lines:
