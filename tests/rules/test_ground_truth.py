@@ -48,3 +48,18 @@ def test_fresh_simulation_with_another_seed(tmp_path: Path) -> None:
     out = tmp_path / "sim"
     assert main(["simulate", "--out", str(out), "--seed", "11", "--requests", "3000"]) == 0
     _check(out, tmp_path / "sim.duckdb", "analyzer simulate --seed 11 --requests 3000")
+
+
+@pytest.mark.timeout(240)
+def test_near_misses_and_healthy_traffic_produce_no_finding(tmp_path: Path) -> None:
+    out = tmp_path / "sim"
+    assert main(["simulate", "near_misses", "healthy", "--out", str(out), "--seed", "21"]) == 0
+    assert (out / "_ground_truth.jsonl").read_text().strip() == ""
+    con = store.connect(tmp_path / "nm.duckdb")
+    try:
+        load(con, [out])
+        result = analyze(con)
+    finally:
+        con.close()
+    assert result.summary["requests"] > 1000
+    assert [(f.code, f.request_id, f.message) for f in result.findings] == []
