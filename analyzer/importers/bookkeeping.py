@@ -47,15 +47,19 @@ class Plan:
 
 
 def hash_prefix(path: Path, size: int) -> _Hash:
+    """SHA-256 state after the first ``size`` bytes of the (raw, undecompressed) file."""
     hasher = new_hasher()
     remaining = size
-    with path.open("rb") as fh:
-        while remaining > 0:
-            block = fh.read(min(_BLOCK, remaining))
-            if not block:
-                break
-            hasher.update(block)
-            remaining -= len(block)
+    try:
+        with path.open("rb") as fh:
+            while remaining > 0:
+                block = fh.read(min(_BLOCK, remaining))
+                if not block:
+                    break
+                hasher.update(block)
+                remaining -= len(block)
+    except OSError as exc:
+        raise InputUnreadableError(f"cannot read {path}: {exc.strerror or exc}") from None
     return hasher
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from analyzer.importers import native_sql
 from analyzer.importers.lines import LineReader
-from analyzer.importers.paths import is_compressed, open_binary
+from analyzer.importers.paths import READ_ERRORS, is_compressed, open_binary
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
 from analyzer.store import MAX_RAW_CHARS, next_event_id
 
@@ -80,7 +80,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
                 ctx.progress.advance(chunk.nbytes if not compressed else 0)
         end_line = (1 if compressed else plan.first_line) + reader.lines_read - 1
         _finish_counts(con, result, ctx.import_id)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         from analyzer.errors import InputUnreadableError
 
         raise InputUnreadableError(f"cannot read {path}: {exc}") from None

@@ -105,5 +105,17 @@ def open_binary(path: Path) -> BinaryIO:
         raise InputUnreadableError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def _read_errors() -> tuple[type[BaseException], ...]:
+    import zlib
+
+    import zstandard
+
+    return (OSError, EOFError, zlib.error, zstandard.ZstdError)
+
+
+READ_ERRORS: tuple[type[BaseException], ...] = _read_errors()
+"""What reading or decompressing a file may raise (reported as InputUnreadableError)."""
+
+
 def is_compressed(path: Path) -> bool:
     return path.name.lower().endswith(COMPRESSED_SUFFIXES)

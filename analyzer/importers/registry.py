@@ -36,7 +36,7 @@ import duckdb
 from analyzer.errors import UnknownFormatError
 from analyzer.importers import native
 from analyzer.importers.bookkeeping import Plan
-from analyzer.importers.paths import open_binary
+from analyzer.importers.paths import READ_ERRORS, open_binary
 from analyzer.importers.summary import FileResult
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def read_head(path: Path, size: int = SNIFF_BYTES) -> bytes:
     try:
         with open_binary(path) as fh:
             return fh.read(size)
-    except (OSError, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise InputUnreadableError(f"cannot read {path}: {exc}") from None
 
 

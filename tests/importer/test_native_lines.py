@@ -179,7 +179,9 @@ def test_unknown_fields_kept_in_extra_and_unknown_events_counted(tmp_path: Path)
 def test_crlf_bom_and_unterminated_last_line(tmp_path: Path) -> None:
     a, b = sample_event("runner.ready"), sample_event("runner.started")
     path = tmp_path / "crlf.jsonl"
-    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(a).encode() + b"\r\n\r\n" + json.dumps(b).encode())
+    path.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps(a).encode() + b"\r\n\r\n" + json.dumps(b).encode()
+    )
     con = fresh(tmp_path)
     summary = import_paths(con, [path])
     assert (summary.events, summary.rejected, summary.lines) == (2, 0, 3)
