@@ -149,9 +149,9 @@ class Sink:
         f = self.files.get(stem)
         if f is None:
             f = self.files[stem] = _File(self.out, stem, self.gz, self.split_bytes)
-        line = {"ts": format_ts(self.t0 + t + skew, style)}
-        line.update(record)
-        f.write(self._dumps(line))
+        ts = format_ts(self.t0 + t + skew, style)
+        head = f'{{"ts":{ts},' if style == "epoch" else f'{{"ts":"{ts}",'
+        f.write(head + self._dumps(record)[1:])  # "ts" first, without copying the record
 
     def close(self) -> list[Path]:
         """Write everything left and close the files; returns the paths written."""
