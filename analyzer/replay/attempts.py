@@ -73,33 +73,35 @@ WITH h AS (
       AND event IN ('handler.started', 'handler.finished', 'handler.error', 'handler.cancelled')
     GROUP BY request_id, att
 )
-SELECT h.* EXCLUDE (h0),
-       {{'ts': h.h0.ts, 'event': h.h0.event, 'event_id': h.h0.event_id, 'exc_type': e.exc_type,
-        'message': e.message, 'status': e.status}} AS h_end
+SELECT h.* EXCLUDE (h0), h.h0.ts AS handler_ended_at,
+       replace(h.h0.event, 'handler.', '') AS handler_outcome,
+       h.h0.event_id AS handler_end_event_id, e.status AS handler_status,
+       CASE WHEN h.h0.event = 'handler.error' THEN e.exc_type END AS exc_type,
+       CASE WHEN h.h0.event = 'handler.error' THEN e.message END AS exc_message
 FROM h LEFT JOIN events e ON e.event_id = h.h0.event_id;
 
 CREATE OR REPLACE TEMP TABLE _rp_errclass AS
 WITH pairs AS (
-    SELECT DISTINCT h_end.exc_type AS exc_type, h_end.message AS message FROM _rp_hand
-    WHERE h_end.event = 'handler.error'
+    SELECT DISTINCT exc_type, exc_message FROM _rp_hand
+    WHERE exc_type IS NOT NULL OR exc_message IS NOT NULL
 )
-SELECT exc_type, message, {classify_error_sql("exc_type", "message")} AS error_class FROM pairs;
+SELECT coalesce(exc_type, '') AS k_exc, coalesce(exc_message, '') AS k_msg,
+       {classify_error_sql("exc_type", "exc_message")} AS error_class
+FROM pairs;
 
 CREATE OR REPLACE TEMP TABLE _rp_att1 AS
 WITH base AS (
-    SELECT a.*, h.handler_started_at, h.handler_started_event_id,
-           h.h_end.ts AS handler_ended_at,
-           replace(h.h_end.event, 'handler.', '') AS handler_outcome,
-           h.h_end.event_id AS handler_end_event_id,
-           h.h_end.status AS handler_status,
-           CASE WHEN h.h_end.event = 'handler.error' THEN h.h_end.exc_type END AS exc_type,
-           CASE WHEN h.h_end.event = 'handler.error' THEN h.h_end.message END AS exc_message,
+    SELECT a.*, h.handler_started_at, h.handler_started_event_id, h.handler_ended_at,
+           h.handler_outcome, h.handler_end_event_id, h.handler_status, h.exc_type,
+           h.exc_message,
            r.recv.mode AS mode, r.recv.no_retry AS no_retry,
            coalesce(a.app, r.recv.app) AS app_, coalesce(a.endpoint, r.recv.endpoint) AS endpoint_,
-           (SELECT max(n.attempt) FROM _rp_att0 n WHERE n.request_id = a.request_id) AS max_attempt
+           mx.max_attempt
     FROM _rp_att0 a
     LEFT JOIN _rp_hand h ON h.request_id = a.request_id AND h.attempt = a.attempt
     LEFT JOIN _rp_recv r ON r.request_id = a.request_id
+    LEFT JOIN (SELECT request_id, max(attempt) AS max_attempt FROM _rp_att0
+               GROUP BY request_id) mx ON mx.request_id = a.request_id
 ),
 impact AS (
     SELECT b.*,
@@ -136,8 +138,9 @@ SELECT i.* EXCLUDE (app, endpoint, app_, endpoint_, base_impact, base_retry, con
             ELSE i.base_retry END AS expected_retry,
        coalesce(i.max_attempt > i.attempt, false) AS retried
 FROM impact i
-LEFT JOIN _rp_errclass ec ON ec.exc_type IS NOT DISTINCT FROM i.exc_type
-                         AND ec.message IS NOT DISTINCT FROM i.exc_message
+LEFT JOIN _rp_errclass ec ON (i.exc_type IS NOT NULL OR i.exc_message IS NOT NULL)
+                         AND ec.k_exc = coalesce(i.exc_type, '')
+                         AND ec.k_msg = coalesce(i.exc_message, '')
 LEFT JOIN _rp_rseen mt ON mt.runner_id = i.runner_id;
 
 CREATE OR REPLACE TEMP TABLE _rp_term AS
@@ -178,17 +181,20 @@ WITH t AS (
            l.event_id AS terminated_event_id, l.reason AS logged_reason,
            l.ts AS logged_term_at,
            (l.event_id IS NULL AND a.expected_runner_impact = 'terminated'
-            AND NOT EXISTS (SELECT 1 FROM _rp_term x WHERE x.runner_id = a.runner_id
-                            AND x.ts >= a.answered_at - INTERVAL 1 SECOND
-                            AND x.ts <= a.answered_at + to_microseconds(CAST(1e6 * (
-                                SELECT value FROM policy_scalar
-                                WHERE key = 'termination_link_s') AS BIGINT)))
+            -- a logged termination of this runner near the answer (linked to another
+            -- attempt, e.g. of a request served at the same time) rules out inference
+            AND NOT coalesce(epoch(ft.first_term) BETWEEN epoch(a.answered_at) - 1
+                             AND epoch(a.answered_at) + (SELECT value FROM policy_scalar
+                                                         WHERE key = 'termination_link_s'),
+                             false)
             AND coalesce(epoch(al.last_alive) - epoch(a.answered_at), 0)
                 <= (SELECT value FROM policy_scalar WHERE key = 'silence_grace_s'))
                AS inferred
     FROM _rp_att1 a
     LEFT JOIN _rp_termlink l ON l.request_id = a.request_id AND l.attempt = a.attempt
     LEFT JOIN _rp_rseen al ON al.runner_id = a.runner_id
+    LEFT JOIN (SELECT runner_id, min(ts) AS first_term FROM _rp_term GROUP BY runner_id) ft
+      ON ft.runner_id = a.runner_id
 ),
 u AS (
     SELECT t.*,

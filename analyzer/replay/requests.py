@@ -15,32 +15,38 @@ from analyzer.replay.schema import fill
 REQUESTS_SELECT = """
 WITH seen AS (
     SELECT request_id, min(ts) AS ts, arg_min(event_id, ts) AS event_id FROM (
-        SELECT request_id, ts, event_id FROM events
-        WHERE request_id IS NOT NULL AND source <> 'runner'
+        SELECT request_id, min(ts) AS ts, arg_min(event_id, ts) AS event_id FROM events
+        WHERE request_id IS NOT NULL AND source <> 'runner' GROUP BY request_id
         UNION ALL
-        SELECT request_id, ts, event_id FROM _rp_rev
+        SELECT request_id, min(ts), arg_min(event_id, ts) FROM _rp_rev GROUP BY request_id
     ) GROUP BY request_id
 ),
 ids AS (
-    SELECT s.request_id, s.ts AS first_seen_at, e.app, e.endpoint
-    FROM seen s JOIN events e ON e.event_id = s.event_id
+    SELECT s.request_id, s.ts AS first_seen_at, s.event_id AS first_event_id FROM seen s
 ),
 att AS (
     SELECT request_id, max(attempt) AS n, count(*) FILTER (WHERE runner_terminated) AS killed
     FROM attempts GROUP BY request_id
 ),
 j AS (
-    SELECT i.*, r.received_at, r.completed_at, r.recv, r.done, r.cancel, r.disconnect,
+    SELECT i.*, coalesce(r.recv.app, fa.app) AS app, coalesce(r.recv.endpoint, fa.endpoint)
+               AS endpoint, r.received_at, r.completed_at, r.recv, r.done, r.cancel, r.disconnect,
            att.n, att.killed, c.gpu, c.wasted, c.usd,
            r.received_at + to_microseconds(CAST(round(r.recv.deadline_s * 1e6) AS BIGINT))
                AS deadline_at
     FROM ids i
     LEFT JOIN _rp_recv r USING (request_id)
     LEFT JOIN att USING (request_id)
+    LEFT JOIN (SELECT request_id, any_value(app) AS app, any_value(endpoint) AS endpoint
+               FROM _rp_att0 GROUP BY request_id) fa USING (request_id)
     LEFT JOIN _rp_rcost c USING (request_id)
+),
+fb AS (  -- app and endpoint of requests the gateway never named: from their first event
+    SELECT event_id, app, endpoint FROM events
+    WHERE event_id IN (SELECT first_event_id FROM j WHERE app IS NULL)
 )
 SELECT request_id,
-       coalesce(recv.app, app) AS app, coalesce(recv.endpoint, endpoint) AS endpoint,
+       coalesce(j.app, fb.app) AS app, coalesce(j.endpoint, fb.endpoint) AS endpoint,
        recv.mode AS mode, received_at, completed_at,
        done.status AS final_status, done.error_type AS final_error_type,
        CASE WHEN completed_at IS NULL AND cancel IS NULL AND disconnect IS NULL THEN 'in_flight'
@@ -67,7 +73,7 @@ SELECT request_id,
        received_at IS NULL AS partial,
        first_seen_at, coalesce(usd, 0) AS wasted_usd,
        recv.event_id AS received_event_id, done.event_id AS completed_event_id
-FROM j
+FROM j LEFT JOIN fb ON fb.event_id = j.first_event_id
 """
 
 
