@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,48 @@ def iter_items(
             yield lines.at(start), obj
             continue
         yield from _locate_elements(text, lines, start, end, key, elements)
+
+
+def iter_records(
+    lines: Iterable[str], keys: tuple[str, ...] = ("items",)
+) -> Iterator[tuple[int, Any] | Rejected]:
+    """Like :func:`iter_items` over a file's lines, streaming when the file is JSON lines.
+
+    When the first non-blank line is a whole JSON object that is not a page, the file is read
+    line by line (a log drain can be large): each line is one record, a line that is not JSON
+    is rejected. Otherwise (pretty-printed pages, arrays) the text is read whole.
+    """
+    it = iter(lines)
+    head: list[str] = []
+    first: Any = None
+    for line in it:
+        head.append(line)
+        if line.strip():
+            try:
+                first = json.loads(line)
+            except ValueError:
+                first = None
+            break
+    streaming = isinstance(first, dict) and not any(isinstance(first.get(k), list) for k in keys)
+    if not streaming:
+        yield from iter_items("".join(head) + "".join(it), keys)
+        return
+    for line_no, line in enumerate(chain(head, it), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            record = json.loads(text)
+        except ValueError:
+            yield Rejected(line_no, text[:2000], "not JSON")
+            continue
+        if isinstance(record, dict) and any(isinstance(record.get(k), list) for k in keys):
+            yield from (
+                (line_no, element)
+                for element in record[next(k for k in keys if isinstance(record.get(k), list))]
+            )
+        else:
+            yield line_no, record
 
 
 def _locate_elements(

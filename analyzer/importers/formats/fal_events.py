@@ -30,7 +30,7 @@ from analyzer.importers.formats.base import (
     TimestampError,
     as_str,
     compact,
-    iter_items,
+    iter_records,
     make_row,
     parse_ts,
 )
@@ -68,7 +68,7 @@ def termination_reason(text: str | None) -> str | None:
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Map every app event; records without a valid ``created_at`` are rejected."""
-    for item in iter_items("".join(lines), ("items", "events")):
+    for item in iter_records(lines, ("items", "events")):
         if isinstance(item, Rejected):
             yield item
             continue

@@ -29,7 +29,7 @@ from analyzer.importers.formats.base import (
     TimestampError,
     as_str,
     compact,
-    iter_items,
+    iter_records,
     make_row,
     parse_ts,
 )
@@ -56,7 +56,7 @@ def sniff(head: str) -> bool:
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Map every log record; records without a valid timestamp are rejected."""
-    for item in iter_items("".join(lines), ("items", "logs")):
+    for item in iter_records(lines, ("items", "logs")):
         if isinstance(item, Rejected):
             yield item
             continue

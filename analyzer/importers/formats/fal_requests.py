@@ -41,7 +41,7 @@ from analyzer.importers.formats.base import (
     as_str,
     compact,
     head_json_keys,
-    iter_items,
+    iter_records,
     make_row,
     parse_ts,
 )
@@ -89,7 +89,7 @@ def _ts(row: dict[str, Any], key: str) -> tuple[datetime, str, bool] | None:
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Map a request listing; rows of one request are grouped across the whole file."""
     groups: dict[str, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
-    for item in iter_items("".join(lines), ("items", "requests")):
+    for item in iter_records(lines, ("items", "requests")):
         if isinstance(item, Rejected):
             yield item
             continue
