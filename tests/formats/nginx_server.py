@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-NGINX = "/usr/sbin/nginx"
+NGINX = "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else shutil.which("nginx")
 
 LOG_FORMAT = (
     "'$remote_addr - $remote_user [$time_local] \"$request\" '\n"
@@ -110,7 +110,7 @@ class Proxy:
 
 
 def nginx_available() -> bool:
-    return os.access(NGINX, os.X_OK) or shutil.which("nginx") is not None
+    return NGINX is not None
 
 
 @contextmanager
@@ -128,6 +128,7 @@ def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
             log_format=LOG_FORMAT,
         )
     )
+    assert NGINX is not None, "nginx is not installed"
     proc = subprocess.Popen(
         [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
         stdout=subprocess.PIPE,
