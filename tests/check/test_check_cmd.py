@@ -214,3 +214,15 @@ def test_bad_baseline_is_exit_2(
     bad.write_text("{}")
     assert _run(capsys, "--db", str(db), "--baseline", str(bad))[0] == 2
     assert _run(capsys, "--db", str(db), "--baseline", str(tmp_path / "none.json"))[0] == 2
+
+
+def test_rejected_lines_are_counted_not_fatal(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    logs = _logs(tmp_path / "logs", ("S004",))
+    (logs / "broken.jsonl").write_text('not json\n{"source": "gateway"}\n[1, 2]\n')
+    code, out, err = _run(capsys, str(logs), "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["summary"]["rejected_lines"] == 3
+    assert doc["summary"]["findings_by_code"] == {"S004": 2}
+    assert "3 lines rejected" in err
