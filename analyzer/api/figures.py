@@ -183,7 +183,7 @@ def timeline_figure(
     rid = (request or {}).get("request_id") or (
         tl["request_id"].iloc[0] if not tl.empty and "request_id" in tl else "?"
     )
-    title = f"Request {rid}: timeline (lanes: gateway, attempts' runners, child work)"
+    title = f"Timeline of request {rid}"
     if tl.empty:
         return empty_figure(title, "No events for this request")
     tl = tl.assign(t=utc_naive(tl["ts"]).to_numpy())
@@ -377,13 +377,16 @@ def leaks_figure(leaks: pd.DataFrame) -> go.Figure:
         name="child-seconds after the handler stopped",
         marker_color="#17becf",
     )
-    fig.update_layout(barmode="group")
+    fig.update_layout(
+        barmode="group", legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0}
+    )
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, "seconds", "app endpoint", legend="")
 
 
 def attempts_figure(df: pd.DataFrame) -> go.Figure:
-    """Requests by number of attempts (log scale), stacked by outcome."""
+    """Requests by number of attempts (log scale), one bar per outcome (bars on a log scale
+    are not stacked: stacking would distort them)."""
     title = "Attempts per request"
     if df.empty:
         return empty_figure(title, "No requests in this window")
@@ -396,7 +399,7 @@ def attempts_figure(df: pd.DataFrame) -> go.Figure:
             name=outcome,
             marker_color=OUTCOME_COLORS.get(outcome),
         )
-    fig.update_layout(barmode="stack")
+    fig.update_layout(barmode="group")
     fig.update_yaxes(type="log")
     fig.update_xaxes(dtick=1)
     return _layout(

@@ -41,13 +41,21 @@ def current_db() -> str:
 
 def is_sample(path: str) -> bool:
     """True when ``path`` is the bundled sample database."""
-    return Path(path).name.startswith("sample-") and os.environ.get(DB_ENV) is None
+    return Path(path).name.startswith("sample-") and not os.environ.get(DB_ENV)
 
 
 @st.cache_resource(show_spinner="Opening the database (the first time builds the sample)…")
 def connection(path: str) -> duckdb.DuckDBPyConnection:
-    """The shared read-only connection to one database (analysed first if needed)."""
-    return open_connection(path)
+    """The shared read-only connection to one database (analysed first if needed).
+
+    Also starts warming every page's default queries in the background (see ``warm.py``).
+    """
+    con = open_connection(path)
+    if os.environ.get("ANALYZER_UI_WARM", "1") != "0":
+        from analyzer.ui import warm
+
+        warm.start(lambda fn, *a, **kw: run_on(path, fn, *a, **kw))
+    return con
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)
@@ -61,11 +69,16 @@ def _cached(name: str, path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]
         cur.close()
 
 
+def run_on(path: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Like :func:`run`, on the database at ``path`` (usable outside a page)."""
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    result: T = _cached(name, path, args, tuple(sorted(kwargs.items())))
+    return result
+
+
 def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call an API function ``fn(cursor, *args, **kwargs)`` on this session's database, cached.
 
     ``fn`` must be a module-level function of ``analyzer.api`` taking a connection first.
     """
-    name = f"{fn.__module__}.{fn.__qualname__}"
-    result: T = _cached(name, current_db(), args, tuple(sorted(kwargs.items())))
-    return result
+    return run_on(current_db(), fn, *args, **kwargs)

@@ -18,13 +18,15 @@ from analyzer.errors import AnalyzerError
 from analyzer.ui import data, widgets
 
 REJECTED_SHOWN = 500
+IMPORTS_SQL = "SELECT * FROM imports ORDER BY import_id"
+REJECTED_SQL = "SELECT file, line_no, reason, raw FROM rejected ORDER BY file, line_no LIMIT ?"
 
 
 def _summary() -> None:
     path = data.current_db()
     st.subheader("What this database holds")
     st.text(("Bundled sample incident: " if data.is_sample(path) else "Database: ") + path)
-    imports = data.run(queries.sql, "SELECT * FROM imports ORDER BY import_id")
+    imports = data.run(queries.sql, IMPORTS_SQL)
     if imports.empty:
         widgets.empty("Nothing imported yet: upload log files below.")
         return
@@ -36,7 +38,7 @@ def _summary() -> None:
     st.dataframe(imports, hide_index=True, column_config=widgets.time_columns_utc(imports))
     rejected = data.run(
         queries.sql,
-        "SELECT file, line_no, reason, raw FROM rejected ORDER BY file, line_no LIMIT ?",
+        REJECTED_SQL,
         [REJECTED_SHOWN],
     )
     st.caption(

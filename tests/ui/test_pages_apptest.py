@@ -89,7 +89,9 @@ def test_charts_and_tables_are_present(fake_db_path: Path, on_db) -> None:  # ty
     assert len(at.get("plotly_chart")) == 3
     links = at.get("page_link")
     labels = [link.proto.label for link in links]
-    assert labels[0].startswith("**\\$0.01** · R001 · retry.poison-request") and "(error)" in labels[0]
+    assert (
+        labels[0].startswith("**\\$0.01** · R001 · retry.poison-request") and "(error)" in labels[0]
+    )
     assert links[0].proto.page.endswith("findings") and "finding=1" in links[0].proto.query_string
     assert labels[1] == "timeline" and "request=req-poison" in links[1].proto.query_string
 
@@ -131,3 +133,31 @@ def test_app_py_opens_on_the_sample(sample_db_path: Path, monkeypatch: pytest.Mo
     assert at.title[0].value == "Incident overview"
     labels = [link.proto.label for link in at.get("page_link")]
     assert any(re.search(r"[SRCL]\d{3} · [a-z]+\.", label) for label in labels), labels
+
+
+def test_warming_covers_every_page_default_query(
+    fake_db_path: Path,
+    on_db,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Each page's unfiltered queries are among those warmed when the database opens."""
+    from analyzer.api import queries
+    from analyzer.ui import data, warm
+
+    on_db(fake_db_path)
+    seen: list[tuple[object, tuple[object, ...], dict[str, object]]] = []
+    real = data.run_on
+
+    def record(path: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append((fn, args, kwargs))
+        return real(path, fn, *args, **kwargs)
+
+    monkeypatch.setattr(data, "run_on", record)
+    for page in EXPECTED:
+        render(page)
+    per_item = {queries.request, queries.timeline, queries.attempts, queries.raw_events,
+                queries.finding, queries.evidence}  # fmt: skip
+    wanted = [c for c in seen if c[0] not in per_item and "request_id" not in c[2]]
+    warmed = warm.default_calls()
+    missing = [(fn.__name__, a, k) for fn, a, k in wanted if (fn, a, k) not in warmed]  # type: ignore[attr-defined]
+    assert wanted and not missing, missing

@@ -1,0 +1,81 @@
+"""Warm the caches when a database is opened: every page's default queries, and Plotly.
+
+The first session that opens a database starts one background thread that runs, through
+the same ``st.cache_data`` entries the pages use, the queries each page makes with the
+default (empty) filters, then draws one figure of each kind (Plotly builds its validators
+on first use, about half a second). The page being opened renders meanwhile; by the time
+the user clicks to another page its data is already cached. Filtered views are computed on
+demand and cached in the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from analyzer.api import aggregates, figures, queries
+from analyzer.api.filters import Filters
+
+log = logging.getLogger(__name__)
+
+Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+def default_calls() -> list[Call]:
+    """The calls every page makes with no filter (kept in step with the page modules)."""
+    from analyzer.ui import findings, import_page, overview, retries, timeline
+
+    f = Filters()
+    return [
+        (aggregates.summary, (f,), {}),
+        (queries.distinct_values, ("requests", "app"), {}),
+        (aggregates.requests_over_time, (f,), {}),
+        (aggregates.terminations_over_time, (f,), {}),
+        (queries.findings, (f,), {"order": "cost", "limit": overview.TOP_N}),
+        (aggregates.findings_by_rule, (f,), {}),
+        (queries.distinct_values, ("findings", "code"), {}),
+        (queries.distinct_values, ("findings", "endpoint"), {}),
+        (queries.findings, (f,), {"order": "severity", "limit": findings.MAX_ROWS}),
+        (queries.findings, (f,), {"order": "cost", "limit": timeline.PICK_LIMIT}),
+        (queries.runners, (f,), {}),
+        (aggregates.cold_starts_by_app, (f,), {}),
+        (aggregates.kills_by_request, (f,), {}),
+        (queries.cancellations, (f,), {}),
+        (aggregates.leaks_by_endpoint, (f,), {}),
+        (aggregates.attempts_per_request, (f,), {}),
+        (aggregates.poison_requests, (f,), {}),
+        (aggregates.retry_chains, (f,), {"limit": retries.CHAINS_N}),
+        (queries.sql, (import_page.IMPORTS_SQL,), {}),
+        (queries.sql, (import_page.REJECTED_SQL, [import_page.REJECTED_SHOWN]), {}),
+    ]
+
+
+def _warm(run: Callable[..., Any]) -> None:
+    results = {}
+    for fn, args, kwargs in default_calls():
+        try:
+            results[fn.__name__, args] = run(fn, *args, **kwargs)
+        except Exception:  # warming is best effort; the page will show the error itself
+            log.debug("warming %s failed", fn.__name__, exc_info=True)
+    try:  # one figure of each kind: Plotly's first bar / scatter / histogram are slow
+        f = Filters()
+        figures.requests_over_time_figure(results[aggregates.requests_over_time.__name__, (f,)])
+        figures.runners_figure(results[queries.runners.__name__, (f,)], max_runners=20)
+        figures.propagation_figure(results[queries.cancellations.__name__, (f,)])
+    except Exception:
+        log.debug("warming figures failed", exc_info=True)
+
+
+def start(run: Callable[..., Any]) -> threading.Thread:
+    """Start the warming thread (``run(fn, *args, **kwargs)`` calls through the cache)."""
+    thread = threading.Thread(target=_warm, args=(run,), name="analyzer-warm", daemon=True)
+    try:
+        from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+        add_script_run_ctx(thread, get_script_run_ctx())
+    except Exception:
+        log.debug("no script run context to attach", exc_info=True)
+    thread.start()
+    return thread

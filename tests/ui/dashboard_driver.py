@@ -1,0 +1,122 @@
+"""Drive the real dashboard: start ``streamlit run app.py``, open pages in Chromium, time them.
+
+Used by ``test_browser.py`` and by ``measure_pages.py`` (the timings in docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TITLES = {
+    "overview": ("Overview", "Incident overview"),
+    "findings": ("Findings", "Findings"),
+    "timeline": ("Request timeline", "Request timeline"),
+    "runners": ("Runners", "Runners"),
+    "cancellations": ("Cancellations", "Cancellations"),
+    "retries": ("Retries", "Retries"),
+    "import": ("Import", "Import"),
+}
+"""page key -> (navigation label, page heading)"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@contextmanager
+def streamlit_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port (headless); yields its URL, kills it after."""
+    port = free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+             "--server.headless", "true", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def settle(page: Any, heading: str, timeout_ms: int = 60_000) -> None:
+    """Wait for the page's heading, the end of the script run, and every element drawn."""
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=timeout_ms)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        timeout=timeout_ms
+    )
+    # elements whose code is still loading show as skeletons: the page is not drawn yet
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid^="stSkeleton"], '
+        '[data-testid="stAppSkeleton"]\')',
+        timeout=timeout_ms,
+    )
+
+
+def open_url(page: Any, url: str, key: str) -> float:
+    """Load a URL (a full page load) and wait until drawn; seconds taken."""
+    started = time.perf_counter()
+    page.goto(url)
+    settle(page, TITLES[key][1])
+    return time.perf_counter() - started
+
+
+def click_nav(page: Any, key: str) -> float:
+    """Click a page in the sidebar navigation and wait until drawn; seconds taken."""
+    label, heading = TITLES[key]
+    link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=label).first
+    started = time.perf_counter()
+    link.click()
+    settle(page, heading)
+    return time.perf_counter() - started
+
+
+def exceptions(page: Any) -> list[str]:
+    """The text of every Streamlit exception element on the page."""
+    loc = page.locator('[data-testid="stException"]')
+    return [loc.nth(i).inner_text() for i in range(loc.count())]

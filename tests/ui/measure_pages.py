@@ -1,0 +1,63 @@
+"""Measure each dashboard page's render time in Chromium (the figures in docs/performance.md).
+
+    python tests/ui/measure_pages.py DATABASE [--out timings.json]
+
+Starts ``streamlit run app.py`` on DATABASE, loads the overview once (the server opens the
+database and imports its modules: "warm"), then clicks every page in the sidebar twice:
+the first visit computes that page's queries (nothing cached yet), the second is served from
+``st.cache_data``. Times run from the click to the page fully drawn (script finished, no
+skeleton left). Not a test: run it by hand on a large database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dashboard_driver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    TITLES,
+    click_nav,
+    exceptions,
+    open_url,
+    streamlit_server,
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    db = str(Path(args.database).resolve())
+    result: dict[str, object] = {"database": db}
+    log = Path("/tmp") / "analyzer-measure-streamlit.log"
+    with streamlit_server({"ANALYZER_DB": db}, log) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        result["warm_up_overview_s"] = round(open_url(page, url, "overview"), 2)
+        order = [k for k in TITLES if k != "overview"] + ["overview"]
+        for visit in ("first", "cached"):
+            times = {}
+            for key in order:
+                times[key] = round(click_nav(page, key), 2)
+                if exceptions(page):
+                    raise SystemExit(f"{key}: {exceptions(page)[0]}")
+            result[f"{visit}_render_s"] = times
+        browser.close()
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
