@@ -14,6 +14,7 @@ grown file adds only its new lines (:mod:`.bookkeeping`). The native format's im
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable
@@ -58,7 +59,10 @@ def import_paths(
     files = expand_paths(paths)
     forced = get_format(fmt) if fmt else None
     ensure_schema(con)
-    con.execute("SET enable_progress_bar = false")  # ours is on stderr; DuckDB's on stdout
+    # ours is on stderr; DuckDB's on stdout. In Jupyter, DuckDB refuses to change the
+    # setting at all without ipywidgets installed: then leave it as it is.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
     summary = ImportSummary()
     done_bytes = 0
     for path in files:
