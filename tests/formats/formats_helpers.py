@@ -48,3 +48,38 @@ def load_rows(con: Any, rows: list[Row], origin: str, file: str) -> None:
     frame = pd.DataFrame.from_records(records)  # noqa: F841 - read by DuckDB below
     columns = ", ".join(quote_identifier(c) for c in records[0])
     con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM frame")
+
+
+def sql_vs_python(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """nginx rows and rejections from the SQL mapping and from the Python reference."""
+    import duckdb
+
+    from analyzer.importers.formats.nginx_sql import map_blocks
+
+    keys = (
+        "line_no",
+        "event",
+        "request_id",
+        "endpoint",
+        "runner_id",
+        "attempt",
+        "status",
+        "error_type",
+        "ts",
+        "inferred",
+    )
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    sql_rows: list[tuple[Any, ...]] = []
+    sql_bad: list[tuple[Any, ...]] = []
+    with path.open(encoding="utf-8") as fh:
+        for table, bad in map_blocks(con, fh, first_line=1, file_name=path.name):
+            sql_rows += [tuple(r[k] for k in keys) for r in table.to_pylist()]
+            sql_bad += bad
+    con.close()
+    rows, rejected = parse_file("nginx", path)
+    py_rows = [tuple(r[k] for k in keys) for r in rows]
+    return [sorted(sql_rows, key=repr), sorted(sql_bad)], [
+        sorted(py_rows, key=repr),
+        sorted((r.line_no, r.raw, r.reason) for r in rejected),
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from formats_helpers import FIXTURES, parse_file, pick
+from formats_helpers import FIXTURES, parse_file, pick, sql_vs_python
 
 from analyzer.importers import import_paths
 from analyzer.importers.formats.nginx import split_list
@@ -95,3 +95,8 @@ def test_grown_access_log_imports_only_new_lines(tmp_path: Path) -> None:
     ).fetchall()
     con.close()
     assert got == [(1, 1), (2, 1), (3, 1), (4, 1)]  # each request once, at its own line
+
+
+def test_nginx_sql_mapping_equals_the_python_reference(tmp_path: Path) -> None:
+    sql, python = sql_vs_python(FIXTURES / "nginx_access.log")
+    assert sql == python and len(sql[0]) == 22

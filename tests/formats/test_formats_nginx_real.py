@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from formats_helpers import parse_file, pick
+from formats_helpers import parse_file, pick, sql_vs_python
 from nginx_server import nginx_available, nginx_proxy
 
 from analyzer.importers import import_paths
@@ -55,6 +55,8 @@ def test_real_nginx_access_log_imports_attempts(tmp_path: Path) -> None:
     assert nginx.sniff(text)
     rows, rejected = parse_file("nginx", proxy.access_log)
     assert rejected == []
+    sql, python = sql_vs_python(proxy.access_log)  # the importer's SQL mapping agrees
+    assert sql == python
     retried = 0
     for i in range(4):
         mine = pick(rows, request_id=f"req-ng-{i}")

@@ -50,6 +50,8 @@ class ParseContext:
 Item = Row | Rejected
 Parser = Callable[[Iterable[str], ParseContext], Iterator[Item]]
 Sniffer = Callable[[str], bool]
+BlockMapper = Callable[..., Iterator[tuple[Any, list[tuple[int, str, str]]]]]
+"""``(con, lines, *, first_line, file_name)`` -> (Arrow rows, rejected records) per block."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class Format:
     sniff: Sniffer
     parse: Parser
     appendable: bool = False  # line-based: a grown file is read from where it stopped
+    map_blocks: BlockMapper | None = None  # a set-based (SQL) mapping used for imports
 
 
 class TimestampError(ValueError):

@@ -22,6 +22,9 @@ separates upstream groups after an internal redirect). Per line (one request):
 
 Request id: ``$http_x_fal_request_id`` when sent, else nginx's ``$request_id``, else
 ``nginx:<file name>:<line>``. nginx does not kill upstreams: no termination is inferred.
+
+Imports use the same mapping written in SQL (:mod:`.nginx_sql`, block by block); :func:`parse`
+is the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from analyzer.importers.formats.base import (
     make_row,
     parse_ts,
 )
+from analyzer.importers.formats.nginx_sql import map_blocks
 
 NAME = "nginx"
 
@@ -169,4 +173,5 @@ FORMAT = Format(
     sniff=sniff,
     parse=parse,
     appendable=True,
+    map_blocks=map_blocks,
 )

@@ -100,14 +100,28 @@ class RegisteredFormat:
                     else:
                         yield item
 
-            insert_rows(
-                con,
-                rows(),
-                file=str(path),
-                import_id=ctx.import_id,
-                origin=self.name,
-                result=result,
-            )
+            if self.fmt.map_blocks is not None:  # the set-based mapping, block by block
+                for table, bad in self.fmt.map_blocks(
+                    con, lines, first_line=first_line, file_name=path.name
+                ):
+                    insert_rows(
+                        con,
+                        table,
+                        file=str(path),
+                        import_id=ctx.import_id,
+                        origin=self.name,
+                        result=result,
+                    )
+                    rejected.extend(Rejected(*b) for b in bad)
+            else:
+                insert_rows(
+                    con,
+                    rows(),
+                    file=str(path),
+                    import_id=ctx.import_id,
+                    origin=self.name,
+                    result=result,
+                )
             insert_rejected(
                 con,
                 ((r.line_no, r.raw, r.reason) for r in rejected),
