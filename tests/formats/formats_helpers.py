@@ -50,7 +50,7 @@ def load_rows(con: Any, rows: list[Row], origin: str, file: str) -> None:
     con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM frame")
 
 
-def sql_vs_python(path: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def sql_vs_python(path: Path) -> tuple[list[list[tuple[Any, ...]]], list[list[tuple[Any, ...]]]]:
     """nginx rows and rejections from the SQL mapping and from the Python reference."""
     import duckdb
 
