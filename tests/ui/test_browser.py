@@ -82,7 +82,7 @@ def test_every_page_in_chromium(server: str, browser: Any, sample_db_path: Path)
     assert set(TITLES) == {p.key for p in PAGES}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     finding_id = _finding_with_request(sample_db_path)
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 2200})
     page = context.new_page()
     timings: dict[str, Any] = {"first_load_overview": open_url(page, server, "overview")}
     try:
