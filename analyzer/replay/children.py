@@ -13,24 +13,33 @@ import duckdb
 from analyzer.replay.schema import fill
 
 CHILDREN_SELECT = """
-WITH ev AS (
-    SELECT r.request_id, r.runner_id, r.child_id, r.ts, r.event_id, r.att, r.event,
-           e.kind, e.name, e.deadline_s, e.app, e.endpoint, e.outcome
+WITH st AS (
+    SELECT r.request_id, r.runner_id, r.child_id, min(r.ts) AS ts,
+           arg_min(r.event_id, r.ts) AS event_id, arg_min(r.att, r.ts) AS att,
+           any_value(e.kind) AS kind, any_value(e.name) AS name,
+           any_value(e.deadline_s) AS deadline_s, any_value(e.app) AS app,
+           any_value(e.endpoint) AS endpoint
     FROM _rp_rev r JOIN events e ON e.event_id = r.event_id
-    WHERE r.child_id IS NOT NULL
-      AND r.event IN ('child.started', 'child.finished', 'child.cancelled')
+    WHERE r.event = 'child.started' AND e.event = 'child.started' AND r.child_id IS NOT NULL
+    GROUP BY r.request_id, r.runner_id, r.child_id
+),
+en AS (
+    SELECT r.request_id, r.runner_id, r.child_id, min(r.ts) AS ts,
+           arg_min(r.event_id, r.ts) AS event_id, arg_min(r.att, r.ts) AS att,
+           arg_min(CASE WHEN r.event = 'child.cancelled' THEN 'cancelled' ELSE e.outcome END,
+                   r.ts) AS outcome
+    FROM _rp_rev r JOIN events e ON e.event_id = r.event_id
+    WHERE r.event IN ('child.finished', 'child.cancelled')
+      AND e.event IN ('child.finished', 'child.cancelled') AND r.child_id IS NOT NULL
+    GROUP BY r.request_id, r.runner_id, r.child_id
 ),
 s AS (
-    SELECT request_id, runner_id, child_id,
-           arg_min({'ts': ts, 'event_id': event_id, 'att': att, 'kind': kind, 'name': name,
-                    'deadline_s': deadline_s, 'app': app, 'endpoint': endpoint}, ts)
-               FILTER (WHERE event = 'child.started') AS st,
-           arg_min({'ts': ts, 'event_id': event_id, 'att': att,
-                    'outcome': CASE WHEN event = 'child.cancelled' THEN 'cancelled'
-                                    ELSE outcome END}, ts)
-               FILTER (WHERE event IN ('child.finished', 'child.cancelled')) AS en
-    FROM ev
-    GROUP BY request_id, runner_id, child_id
+    SELECT coalesce(st.request_id, en.request_id) AS request_id,
+           coalesce(st.runner_id, en.runner_id) AS runner_id,
+           coalesce(st.child_id, en.child_id) AS child_id,
+           st, en
+    FROM st FULL OUTER JOIN en ON en.request_id = st.request_id
+     AND en.runner_id = st.runner_id AND en.child_id = st.child_id
 ),
 j AS (
     SELECT s.*, coalesce(s.st.att, s.en.att) AS attempt_,

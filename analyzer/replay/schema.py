@@ -172,8 +172,6 @@ REPLAY_TABLES: dict[str, list[tuple[str, str]]] = {
     ],
     "event_alignment": [
         ("event_id", "BIGINT"),
-        ("request_id", "VARCHAR"),
-        ("runner_id", "VARCHAR"),
         ("ts", TS),
         ("attempt", "INTEGER"),
     ],

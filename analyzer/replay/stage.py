@@ -86,28 +86,27 @@ SELECT coalesce(d.request_id, a.request_id) AS request_id,
        a.status, a.error_type, a.needs_retry, a.stop_runner
 FROM _rp_disp d FULL OUTER JOIN _rp_ans a ON d.request_id = a.request_id AND d.attempt = a.att;
 
-CREATE OR REPLACE TEMP TABLE _rp_rev0 AS
+CREATE OR REPLACE TEMP TABLE _rp_rev1 AS
 WITH pairs AS (
     SELECT request_id, runner_id, count(*) AS n, min(attempt) AS first_att FROM _rp_att0
     WHERE runner_id IS NOT NULL GROUP BY request_id, runner_id
+),
+rev0 AS (
+    SELECT e.event_id, e.event, e.request_id, e.runner_id, {_ALIGN} AS ts, e.ts AS ts_raw,
+           e.child_id, e.resource_id, e.attempt AS own_att, p.n, p.first_att
+    FROM events e
+    LEFT JOIN clock_offsets o ON o.runner_id = e.runner_id
+    LEFT JOIN pairs p ON p.request_id = e.request_id AND p.runner_id = e.runner_id
+    WHERE e.source = 'runner' AND e.request_id IS NOT NULL
 )
-SELECT e.event_id, e.event, e.request_id, e.runner_id, {_ALIGN} AS ts, e.ts AS ts_raw,
-       e.child_id, e.resource_id, e.attempt AS own_att, p.n, p.first_att
-FROM events e
-LEFT JOIN clock_offsets o ON o.runner_id = e.runner_id
-LEFT JOIN pairs p ON p.request_id = e.request_id AND p.runner_id = e.runner_id
-WHERE e.source = 'runner' AND e.request_id IS NOT NULL;
-
-CREATE OR REPLACE TEMP TABLE _rp_rev1 AS
 SELECT * EXCLUDE (own_att, n, first_att), coalesce(own_att, first_att) AS att0
-FROM _rp_rev0 WHERE coalesce(n, 0) <= 1 OR own_att IS NOT NULL
+FROM rev0 WHERE coalesce(n, 0) <= 1 OR own_att IS NOT NULL
 UNION ALL
 SELECT r.* EXCLUDE (own_att, n, first_att), coalesce(m.attempt, r.first_att) AS att0
-FROM (SELECT * FROM _rp_rev0 WHERE n > 1 AND own_att IS NULL) r
+FROM (SELECT * FROM rev0 WHERE n > 1 AND own_att IS NULL) r
 ASOF LEFT JOIN (SELECT request_id, runner_id, attempt, dispatched_at FROM _rp_att0
                 WHERE dispatched_at IS NOT NULL AND runner_id IS NOT NULL) m
   ON r.request_id = m.request_id AND r.runner_id = m.runner_id AND r.ts >= m.dispatched_at;
-DROP TABLE _rp_rev0;
 
 CREATE OR REPLACE TEMP TABLE _rp_rev AS
 WITH cs AS (

@@ -94,7 +94,7 @@ LEFT JOIN kinds k ON k.request_id = r.request_id AND k.runner_id IS NOT DISTINCT
 
 
 ALIGNMENT_SELECT = """
-SELECT event_id, request_id, runner_id, ts, att AS attempt FROM _rp_rev
+SELECT event_id, ts, att AS attempt FROM _rp_rev
 """
 
 
