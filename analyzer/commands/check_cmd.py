@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer.errors import AnalyzerError, InputNotFoundError
+from analyzer.errors import AnalyzerError, DatabaseLockedError, InputNotFoundError
 
 if TYPE_CHECKING:
     from analyzer.analysis import AnalysisResult
@@ -101,7 +101,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
     from analyzer import store
-    from analyzer.analysis import analyze, ensure_analyzed
+    from analyzer.analysis import analyze, ensure_analyzed, is_current
 
     if args.paths:
         from analyzer.importers import import_paths
@@ -125,10 +125,22 @@ def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
         raise InputNotFoundError(
             f"database not found: {db} (give log PATHs, or import them first with analyzer import)"
         )
+    # Look first without writing: a foreign database is refused untouched, and current
+    # findings are read even while another reader (the dashboard) holds the file.
+    try:
+        ro = store.connect(db, read_only=True)
+    except DatabaseLockedError:
+        ro = None  # another process writes it: the writable open below reports the lock
+    if ro is not None:
+        try:
+            if not store.table_exists(ro, "events"):
+                raise AnalyzerError(f"{db} is not an analyzer database (no events table)")
+            if is_current(ro, config):
+                return ensure_analyzed(ro, config)
+        finally:
+            ro.close()
     con = store.connect(db)
     try:
-        if not store.table_exists(con, "events"):
-            raise AnalyzerError(f"{db} is not an analyzer database (no events table)")
         return ensure_analyzed(con, config)
     finally:
         con.close()

@@ -226,3 +226,35 @@ def test_rejected_lines_are_counted_not_fatal(
     assert code == 1 and doc["summary"]["rejected_lines"] == 3
     assert doc["summary"]["findings_by_code"] == {"S004": 2}
     assert "3 lines rejected" in err
+
+
+def test_a_foreign_database_is_refused_untouched(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE t (x INTEGER)")
+    con.close()
+    code, _, err = _run(capsys, "--db", str(other))
+    assert code == 2 and "not an analyzer database" in err
+    con = duckdb.connect(str(other), read_only=True)
+    rows = con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    tables = {r[0] for r in rows}
+    con.close()
+    assert tables == {"t"}
+
+
+def test_current_findings_are_read_while_another_reader_holds_the_db(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    from analyzer import store
+
+    assert _run(capsys, "--db", str(db), "--fail-on", "never")[0] == 0  # analysed
+    reader = store.connect(db, read_only=True)  # e.g. the dashboard
+    try:
+        code, out, _ = _run(capsys, "--db", str(db), "--format", "json")
+    finally:
+        reader.close()
+    assert code == 1 and json.loads(out)["summary"]["findings_by_code"] == {"S001": 2, "S005": 2}
