@@ -63,6 +63,7 @@ DEFAULT_PATTERNS: tuple[Pattern, ...] = (
         r"(^|\.)cuda\.\w*Error$",
         r"(^|\.)(CUDA|Cuda|GPU|NCCL|cuDNN|cuBLAS|NVML|Triton)\w*(Error|Exception)$",
         r"(^|\.)DeviceError$",
+        r"Corrupt\w*(Error|Exception)$",
     ),
     *_p(
         "gpu_fault",
@@ -75,8 +76,8 @@ DEFAULT_PATTERNS: tuple[Pattern, ...] = (
         r"NVML|driver (error|fault|failure)|GPU (has fallen off|is lost|fault)",
         r"device-side assert",
         r"illegal (memory access|instruction|address)",
-        r"(corrupt|corrupted|illegal) (memory|model|cuda|gpu|device) ?state",
-        r"(model|gpu|device|cuda) state (is )?corrupt",
+        r"(corrupt|corrupted|illegal) (memory|model|cuda|gpu|device|runner) ?state",
+        r"(model|gpu|device|cuda|runner|memory) state (is |was )?corrupt",
         r"\bECC error|\bXid\b",
     ),
     # Rate limits: the right answer is 429, not 5xx.

@@ -18,6 +18,8 @@ EXAMPLES = [
     ("RuntimeError", "model state corrupted after partial load", "gpu_fault"),
     ("RuntimeError", "could not parse the prompt template", "ordinary"),
     ("RuntimeError", "corrupted model state", "gpu_fault"),
+    ("CorruptedStateError", "Runner state corrupted, retrying on fresh runner", "gpu_fault"),
+    ("RuntimeError", "runner state was corrupted by a failed load", "gpu_fault"),
     ("pydantic.ValidationError", "1 validation error for Input", "bad_input"),
     ("RequestValidationError", "prompt: field required", "bad_input"),
     ("KeyError", "'prompt'", "bad_input"),
