@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,9 +35,16 @@ class Analysis:
     """An analysed database, read-only. Filters: ``app``, ``endpoint``, ``code``,
     ``severity`` (a value or a list), ``since`` (inclusive) / ``until`` (exclusive)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: Path | None = None,
+        *,
+        scratch_dir: Path | None = None,
+    ) -> None:
         self.con = con
         self.path = path
+        self._scratch_dir = scratch_dir  # a temporary directory this object owns
 
     def __repr__(self) -> str:
         return f"Analysis({str(self.path) if self.path else 'in-memory'!r})"
@@ -48,8 +56,12 @@ class Analysis:
         self.close()
 
     def close(self) -> None:
-        """Close the connection (the database file stays)."""
+        """Close the connection. The database file stays, unless :func:`load` created it in
+        a temporary directory: that directory is removed."""
         self.con.close()
+        if self._scratch_dir is not None:
+            shutil.rmtree(self._scratch_dir, ignore_errors=True)
+            self._scratch_dir = None
 
     # -- DataFrames -------------------------------------------------------------------
     def requests(
@@ -224,15 +236,21 @@ def open_db(path: PathLike | None = None) -> Analysis:
 
 def load(paths: PathLike | Iterable[PathLike], db: PathLike | None = None) -> Analysis:
     """Import log files or folders into a database (a new temporary one when ``db`` is
-    ``None``), analyse them, and open the result read-only.
+    ``None``, removed by :meth:`Analysis.close`), analyse them, and open the result read-only.
 
     Example:
         >>> a = load(["logs/gateway.jsonl", "logs/runners/"])  # doctest: +SKIP
     """
     items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    scratch = None
     if db is None:
-        target = Path(tempfile.mkdtemp(prefix="analyzer-")) / "analysis.duckdb"
-        build_database(items, target)
+        scratch = Path(tempfile.mkdtemp(prefix="analyzer-"))
+        target = scratch / "analysis.duckdb"
+        try:
+            build_database(items, target)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
     else:
         from analyzer import store
         from analyzer.api.database import import_and_analyze
@@ -243,4 +261,4 @@ def load(paths: PathLike | Iterable[PathLike], db: PathLike | None = None) -> An
             import_and_analyze(con, items)
         finally:
             con.close()
-    return Analysis(open_connection(target), target)
+    return Analysis(open_connection(target), target, scratch_dir=scratch)

@@ -146,3 +146,12 @@ def test_the_sample_cache_follows_the_sample_logs(
 def test_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(analyzer.api.database.InputNotFoundError, match="database not found"):
         analyzer.open_db(tmp_path / "nope.duckdb")
+
+
+def test_load_without_db_uses_a_temporary_database_removed_on_close() -> None:
+    one_file = next(database.sample_logs_dir().glob("runner-*.jsonl"))
+    loaded = analyzer.load(one_file)
+    assert loaded.path is not None and loaded.path.exists()
+    assert loaded.sql("SELECT count(*) AS n FROM events")["n"].iloc[0] > 0
+    loaded.close()
+    assert not loaded.path.parent.exists()
