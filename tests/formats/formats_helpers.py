@@ -50,22 +50,27 @@ def load_rows(con: Any, rows: list[Row], origin: str, file: str) -> None:
     con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM frame")
 
 
-def sql_vs_python(path: Path) -> tuple[list[list[tuple[Any, ...]]], list[list[tuple[Any, ...]]]]:
-    """nginx rows and rejections from the SQL mapping and from the Python reference."""
+def sql_vs_python(
+    path: Path, name: str = "nginx"
+) -> tuple[list[list[tuple[Any, ...]]], list[list[tuple[Any, ...]]]]:
+    """Rows and rejections of an access log from the SQL mapping and the Python reference."""
     import duckdb
 
-    from analyzer.importers.formats.nginx_sql import map_blocks
+    map_blocks = BY_NAME[name].map_blocks
+    assert map_blocks is not None
 
     keys = (
         "line_no",
         "event",
         "request_id",
         "endpoint",
+        "app",
         "runner_id",
         "attempt",
         "status",
         "error_type",
         "ts",
+        "ts_naive",
         "inferred",
     )
     con = duckdb.connect()
@@ -74,12 +79,17 @@ def sql_vs_python(path: Path) -> tuple[list[list[tuple[Any, ...]]], list[list[tu
     sql_bad: list[tuple[Any, ...]] = []
     with path.open(encoding="utf-8") as fh:
         for table, bad in map_blocks(con, fh, first_line=1, file_name=path.name):
-            sql_rows += [tuple(r[k] for k in keys) for r in table.to_pylist()]
+            sql_rows += [_key(r, keys) for r in table.to_pylist()]
             sql_bad += bad
     con.close()
-    rows, rejected = parse_file("nginx", path)
-    py_rows = [tuple(r[k] for k in keys) for r in rows]
+    rows, rejected = parse_file(name, path)
+    py_rows = [_key(r, keys) for r in rows]
     return [sorted(sql_rows, key=repr), sorted(sql_bad)], [
         sorted(py_rows, key=repr),
         sorted((r.line_no, r.raw, r.reason) for r in rejected),
     ]
+
+
+def _key(row: dict[str, Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    """The compared fields of a row, the time as a UTC ISO string (tz objects differ)."""
+    return tuple(row["ts"].timestamp() if k == "ts" else row.get(k) for k in keys)

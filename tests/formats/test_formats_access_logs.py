@@ -100,3 +100,17 @@ def test_grown_access_log_imports_only_new_lines(tmp_path: Path) -> None:
 def test_nginx_sql_mapping_equals_the_python_reference(tmp_path: Path) -> None:
     sql, python = sql_vs_python(FIXTURES / "nginx_access.log")
     assert sql == python and len(sql[0]) == 22
+
+
+def test_envoy_sql_mapping_equals_the_python_reference(tmp_path: Path) -> None:
+    log = tmp_path / "envoy.log"
+    extra = (
+        '[2026-11-20 14:00:07.000] "GET /health HTTP/1.1" 200 - 0 2 1 1 "-" "probe" "-" "h" '
+        '"10.1.0.5:8080" 0 x y\n'
+        '[not a time] "GET / HTTP/1.1" 200 - 0 2 1 1 "-" "probe" "-" "h" "-"\n'
+    )
+    log.write_text((FIXTURES / "envoy_access.log").read_text() + extra)
+    sql, python = sql_vs_python(log, "envoy")
+    assert sql == python
+    assert len(python[1]) == 2 and "invalid ts" in python[1][1][2]
+    assert any(row[-2] for row in python[0])  # the naive timestamp is marked

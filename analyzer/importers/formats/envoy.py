@@ -22,6 +22,9 @@ become ``attempt.dispatched`` without a runner or an answer (inferred). Response
 | DC | downstream (client) connection termination | ``request.client_disconnected`` |
 
 Request id: ``X-REQUEST-ID``; without one, ``envoy:<file name>:<line>``.
+
+Imports use the same mapping written in SQL (:mod:`.envoy_sql`, block by block); :func:`parse`
+is the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from analyzer.importers.formats.base import (
     make_row,
     parse_ts,
 )
+from analyzer.importers.formats.envoy_sql import map_blocks
 
 NAME = "envoy"
 _Q = r"\"(?P<{0}>[^\"]*)\""
@@ -158,4 +162,5 @@ FORMAT = Format(
     sniff=sniff,
     parse=parse,
     appendable=True,
+    map_blocks=map_blocks,
 )

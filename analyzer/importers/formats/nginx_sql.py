@@ -143,7 +143,8 @@ FROM ev ORDER BY line_no, seq
 """
 
 
-def _blocks(lines: Iterable[str], first_line: int) -> Iterator[pa.Table]:
+def line_blocks(lines: Iterable[str], first_line: int) -> Iterator[pa.Table]:
+    """Arrow tables (line_no, line) of ``BLOCK_LINES`` lines each, line endings removed."""
     it = iter(lines)
     number = first_line
     while True:
@@ -163,7 +164,7 @@ def map_blocks(
     con: duckdb.DuckDBPyConnection, lines: Iterable[str], *, first_line: int, file_name: str
 ) -> Iterator[tuple[pa.Table, list[tuple[int, str, str]]]]:
     """For each block of lines: (mapped rows as Arrow, rejected (line_no, raw, reason))."""
-    for block in _blocks(lines, first_line):
+    for block in line_blocks(lines, first_line):
         con.register("_ng_lines", block)
         try:
             con.execute(PARSE_SQL, {"combined": _COMBINED, "upstream": _UPSTREAM})

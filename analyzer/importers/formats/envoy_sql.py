@@ -1,0 +1,134 @@
+"""The Envoy mapping in SQL: blocks of access-log lines -> native event rows, set-based.
+
+Same mapping as :mod:`.envoy` (the readable reference, tested against this one): one regular
+expression splits every line, the response flags become a list, attempts before the last one
+(known only by their count) are generated with ``range``. A naive timestamp is marked on the
+line's ``request.received`` only (one per line, as the reference does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import duckdb
+import pyarrow as pa
+
+from analyzer.importers.formats.nginx_sql import line_blocks
+
+_LINE = (
+    r'^\[([^\]]+)\] "([^"]*)" (\d+) (\S+) (\d+|-) (\d+|-) (\d+|-) (\d+|-) '
+    r'"([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)"(.*)$'
+)
+
+PARSE_SQL = """
+CREATE OR REPLACE TEMP TABLE _ev AS
+WITH m AS (
+    SELECT line_no, line,
+           regexp_extract(line, $line, ['start', 'request', 'code', 'flags', 'rx', 'tx',
+               'duration', 'ust', 'xff', 'agent', 'rid', 'authority', 'host', 'rest']) AS g
+    FROM _ev_lines WHERE trim(line) <> '' AND regexp_matches(line, $line)
+),
+p AS (
+    SELECT line_no, g,
+           TRY_CAST(g.start AS TIMESTAMPTZ) AS start_ts,
+           NOT regexp_matches(g.start, '(Z|z|[+-]\\d\\d:?\\d\\d)$') AS naive,
+           CAST(g.code AS INTEGER) AS code,
+           list_filter(string_split(g.flags, ','), lambda f: f <> '-') AS flags,
+           coalesce(TRY_CAST(g.duration AS BIGINT), 0) AS duration_ms,
+           TRY_CAST(g.ust AS BIGINT) AS ust_ms,
+           string_split(trim(g.rest), ' ') AS tail,
+           nullif(nullif(g.host, '-'), '') AS host,
+           nullif(split_part(split_part(g.request, ' ', 2), '?', 1), '') AS endpoint,
+           nullif(split_part(g.request, ' ', 1), '') AS method
+    FROM m
+)
+SELECT *, start_ts + to_microseconds(duration_ms * 1000) AS end_ts,
+       CASE WHEN regexp_matches(coalesce(tail[1], ''), '^\\d+$') THEN CAST(tail[1] AS INTEGER)
+            END AS attempts,
+       coalesce(nullif(nullif(g.rid, '-'), ''), 'envoy:' || $file_name || ':' || line_no)
+           AS request_id,
+       nullif(nullif(g.authority, '-'), '') AS app,
+       CASE WHEN list_contains(flags, 'UT') THEN 'request_timeout'
+            WHEN list_contains(flags, 'UF') THEN 'runner_connection_error'
+            WHEN list_contains(flags, 'UC') OR list_contains(flags, 'UR')
+                 THEN 'runner_disconnected' END AS failed,
+       len(list_intersect(flags, ['UH', 'NR', 'UO', 'NC'])) = 0 AND host IS NOT NULL
+           AS dispatched,
+       list_contains(flags, 'DC') AS dc
+FROM p WHERE start_ts IS NOT NULL
+"""
+
+BAD_SQL = """
+SELECT line_no, left(line, 2000),
+       CASE WHEN regexp_matches(line, $line)
+            THEN 'invalid field: invalid ts: ''' || regexp_extract(line, '^\\[([^\\]]+)\\]', 1)
+                 || ''''
+            ELSE 'not an Envoy default-format line' END
+FROM _ev_lines
+WHERE trim(line) <> ''
+  AND (NOT regexp_matches(line, $line) OR line_no NOT IN (SELECT line_no FROM _ev))
+ORDER BY line_no
+"""
+
+ROWS_SQL = """
+WITH r AS (
+    SELECT *, coalesce(nullif(attempts, 0), CASE WHEN list_contains(flags, 'URX') THEN 2 ELSE 1 END)
+                  AS n_att
+    FROM _ev
+),
+ev AS (
+    SELECT line_no, 0 AS seq, start_ts AS ts, 'request.received' AS event, request_id, endpoint,
+           app, NULL::INTEGER AS attempt, NULL::VARCHAR AS runner_id, NULL::INTEGER AS status,
+           NULL::VARCHAR AS error_type, g.start AS ts_raw, naive, false AS inferred,
+           json_object('method', method,
+                       'response_flags', CASE WHEN len(flags) > 0 THEN list_sort(flags) END,
+                       'upstream_service_time_ms', ust_ms, 'attempt_count', attempts,
+                       'x_forwarded_for', nullif(nullif(g.xff, '-'), ''),
+                       'tail', CASE WHEN len(tail) > 1 THEN tail[2:] END)::VARCHAR AS extra
+    FROM r
+    UNION ALL
+    SELECT line_no, k, start_ts, 'attempt.dispatched', request_id, endpoint, app, k, NULL, NULL,
+           NULL, g.start, false, true, NULL
+    FROM (SELECT *, unnest(range(1, n_att)) AS k FROM r WHERE dispatched)
+    UNION ALL
+    SELECT line_no, n_att, greatest(start_ts, CASE WHEN ust_ms > 0
+               THEN end_ts - to_microseconds(ust_ms * 1000) ELSE start_ts END),
+           'attempt.dispatched', request_id, endpoint, app, n_att, host, NULL, NULL, g.start,
+           false, false, NULL
+    FROM r WHERE dispatched
+    UNION ALL
+    SELECT line_no, n_att + 1, end_ts,
+           CASE WHEN failed IS NOT NULL THEN 'attempt.failed' ELSE 'attempt.finished' END,
+           request_id, endpoint, app, n_att, host,
+           CASE WHEN failed IS NULL THEN code END, failed, g.start, false, false, NULL
+    FROM r WHERE dispatched AND (failed IS NOT NULL OR (NOT dc AND code > 0))
+    UNION ALL
+    SELECT line_no, 100000, end_ts, 'request.client_disconnected', request_id, endpoint, app,
+           NULL, NULL, NULL, NULL, g.start, false, false, NULL
+    FROM r WHERE dc
+    UNION ALL
+    SELECT line_no, 100001, end_ts, 'request.completed', request_id, endpoint, app, NULL, NULL,
+           CASE WHEN code > 0 THEN code ELSE 499 END,
+           CASE WHEN dc THEN 'client_disconnected' END, g.start, false, false, NULL
+    FROM r
+)
+SELECT ts, 'gateway' AS source, event, app, endpoint, request_id, runner_id, attempt, status,
+       error_type, ts_raw, naive AS ts_naive, extra, inferred, line_no
+FROM ev ORDER BY line_no, seq
+"""
+
+
+def map_blocks(
+    con: duckdb.DuckDBPyConnection, lines: Iterable[str], *, first_line: int, file_name: str
+) -> Iterator[tuple[pa.Table, list[tuple[int, str, str]]]]:
+    """For each block of lines: (mapped rows as Arrow, rejected (line_no, raw, reason))."""
+    for block in line_blocks(lines, first_line):
+        con.register("_ev_lines", block)
+        try:
+            con.execute(PARSE_SQL, {"line": _LINE, "file_name": file_name})
+            bad = con.execute(BAD_SQL, {"line": _LINE}).fetchall()
+            rows = con.sql(ROWS_SQL).to_arrow_table()
+        finally:
+            con.unregister("_ev_lines")
+            con.execute("DROP TABLE IF EXISTS _ev")
+        yield rows, [(int(r[0]), str(r[1]), str(r[2])) for r in bad]
