@@ -108,3 +108,26 @@ def test_cli_import_detects_forces_and_refuses(
     assert rows[str(FIXTURES / "envoy_access.log")] == "envoy" and rows[str(forced)] == "nginx"
     assert rejected is not None and rejected[0] == 7  # every line named with its reason
     assert origins == {"envoy"}
+
+
+def test_one_directory_of_mixed_formats(tmp_path: Path, repo_root: Path) -> None:
+    import duckdb
+
+    from analyzer.importers import import_paths
+    from analyzer.store import connect
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name in EXPECTED:
+        (logs / name).write_bytes((FIXTURES / name).read_bytes())
+    gateway = (repo_root / "sample_logs" / "native" / "gateway.jsonl").read_text().splitlines()
+    (logs / "gateway.jsonl").write_text("\n".join(gateway[:50]) + "\n")
+    con = connect(tmp_path / "m.duckdb")
+    summary = import_paths(con, [logs])
+    con.close()
+    got = {Path(f.path).name: f.format for f in summary.files}
+    assert got == {**EXPECTED, "gateway.jsonl": "native"}
+    ro = duckdb.connect(str(tmp_path / "m.duckdb"), read_only=True)
+    origins = {r[0] for r in ro.execute("SELECT DISTINCT origin FROM events").fetchall()}
+    ro.close()
+    assert origins == {*EXPECTED.values(), "native"}
