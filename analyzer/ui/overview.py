@@ -80,7 +80,7 @@ def _top_findings(f: Filters) -> None:
         "request it is about."
     )
     for row in widgets.with_rule_labels(top).itertuples(index=False):
-        left, right = st.columns([6, 1])
+        left, right = st.columns([5, 1])
         where = " ".join(str(x) for x in (row.app, row.endpoint) if isinstance(x, str))
         label = (
             f"**{widgets.md(widgets.usd(row.cost_usd))}** · {widgets.md(row.rule)} ({row.severity}) · "
@@ -124,9 +124,7 @@ def render() -> None:
         figures.terminations_over_time_figure(data.run(aggregates.terminations_over_time, f)),
         width="stretch",
     )
-    left, right = st.columns([3, 2])
-    with left:
-        _top_findings(f)
-    right.plotly_chart(
+    _top_findings(f)
+    st.plotly_chart(
         figures.findings_by_rule_figure(data.run(aggregates.findings_by_rule, f)), width="stretch"
     )

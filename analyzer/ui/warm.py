@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,8 @@ from analyzer.api import aggregates, figures, queries
 from analyzer.api.filters import Filters
 
 log = logging.getLogger(__name__)
+
+START_DELAY_S = 0.5
 
 Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
@@ -53,6 +56,7 @@ def default_calls() -> list[Call]:
 
 
 def _warm(run: Callable[..., Any]) -> None:
+    time.sleep(START_DELAY_S)  # let the page that opened the database draw first
     results = {}
     for fn, args, kwargs in default_calls():
         try:
