@@ -163,7 +163,7 @@ def finding_column_config() -> dict[str, Any]:
     cc = st.column_config
     return {
         "finding_id": cc.NumberColumn("id", width="small"),
-        "rule": cc.TextColumn("rule", width="medium"),
+        "rule": cc.TextColumn("rule", width="large"),
         "ts": cc.DatetimeColumn("when (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "runners_killed": cc.NumberColumn("runners killed"),
         "gpu_seconds": cc.NumberColumn("GPU-s", format="%.1f"),
