@@ -64,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
             [args.request_id],
         )
         names = [d[0] for d in cur.description]
-        row = cur.fetchone()
-        if row is None:
+        found = cur.fetchall()
+        if not found:
             raise UnknownRequestError(f"unknown request: {args.request_id}")
-        summary = dict(zip(names, row, strict=True))
+        summary = dict(zip(names, found[0], strict=True))
         cur = con.execute(
             # TIMESTAMPTZ -> naive UTC (the session time zone is UTC; no pytz needed)
             "SELECT seq, ts::TIMESTAMP AS ts, ts_raw::TIMESTAMP AS ts_raw, lane, lane_kind, attempt, runner_id, child_id, event, "
@@ -96,6 +96,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _one_line(detail: str | None, limit: int = 240) -> str:
+    """Multi-line details (tracebacks) on one line, shortened, so the table stays aligned."""
+    text = " ".join((detail or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def format_text(request_id: str, summary: dict[str, Any], steps: list[dict[str, Any]]) -> str:
     """A readable, aligned table: time (UTC, gateway clock), +seconds, lane, event, detail."""
     head = (
@@ -113,7 +119,13 @@ def format_text(request_id: str, summary: dict[str, Any], steps: list[dict[str, 
         rel = (ts - t0).total_seconds() if t0 is not None else 0.0
         event = s["event"] + (" (inferred)" if s["inferred"] else "")
         rows.append(
-            (ts.strftime("%H:%M:%S.%f")[:-3], f"+{rel:.3f}s", s["lane"], event, s["detail"] or "")
+            (
+                ts.strftime("%H:%M:%S.%f")[:-3],
+                f"+{rel:.3f}s",
+                s["lane"],
+                event,
+                _one_line(s["detail"]),
+            )
         )
     header = ("time (UTC)", "elapsed", "lane", "event", "detail")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]

@@ -87,3 +87,26 @@ def test_stale_replay_is_rebuilt(db: Path, capsys: pytest.CaptureFixture[str]) -
     assert after > before
     assert get_meta(con, "replay_events") == str(after)
     con.close()
+
+
+def test_multiline_details_stay_on_one_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "l.jsonl"
+    log.write_text(
+        '{"ts":1.0,"source":"gateway","event":"request.received","request_id":"m","mode":"queue"}\n'
+        '{"ts":1.1,"source":"gateway","event":"attempt.dispatched","request_id":"m","attempt":1,'
+        '"runner_id":"r"}\n'
+        '{"ts":1.2,"source":"runner","event":"log","request_id":"m","runner_id":"r",'
+        '"level":"error","message":"Traceback (most recent call last):\\n  ...\\nKeyError: x"}\n'
+    )
+    db = tmp_path / "m.duckdb"
+    con = connect(db)
+    load_jsonl(con, log)
+    con.close()
+    assert main(["timeline", "m", "--db", str(db)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    body = lines[lines.index(next(x for x in lines if x.startswith("time (UTC)"))) + 1 :]
+    assert len(body) == 3
+    assert body[2].endswith("Traceback (most recent call last): ... KeyError: x")
+    assert "attempt 1 · r" in body[2]
