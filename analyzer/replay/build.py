@@ -74,7 +74,7 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
     """(Re)build every replay table from ``events``; see the module docstring."""
     policy = policy or default_policy()
     started = time.perf_counter()
-    con.execute("BEGIN TRANSACTION")
+    con.execute("BEGIN TRANSACTION")  # its own: do not call build() inside a transaction
     try:
         events = _count(con, "events")
         build_clock_offsets(con)

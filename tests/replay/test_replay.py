@@ -151,3 +151,14 @@ def test_429_behaviour_is_reported(tmp_path: Path) -> None:
     assert report.behaviour_429 == "retried"
     row = con.execute("SELECT expected_retry, deviation FROM attempts WHERE attempt = 1").fetchone()
     assert row == (True, False)
+
+
+def test_a_failed_build_leaves_the_previous_tables() -> None:
+    con = fresh_db(FIXTURES / "clean" / "input.jsonl")
+    build(con)
+    con.execute("ALTER TABLE events RENAME COLUMN status TO status_x")  # break the next replay
+    with pytest.raises(Exception, match="status"):
+        build(con)
+    con.execute("ALTER TABLE events RENAME COLUMN status_x TO status")
+    rows = con.execute("SELECT count(*) FROM attempts").fetchall()
+    assert rows == [(1,)]
