@@ -7,7 +7,7 @@ import streamlit as st
 from analyzer.api import aggregates, figures, queries
 from analyzer.ui import data, widgets
 
-GANTT_MAX = 200
+GANTT_MAX = 120
 
 
 def render() -> None:
@@ -70,5 +70,6 @@ def render() -> None:
                 ),
             },
         )
-    with st.expander("All runners (table)"):
+    # a toggle, not an expander: an expander's content is sent even when closed
+    if st.toggle(f"Show all {len(runners):,} runners as a table", key="runners_table"):
         st.dataframe(runners, hide_index=True, column_config=widgets.time_columns_utc(runners))

@@ -3,7 +3,9 @@
     python tests/ui/measure_pages.py DATABASE [--out timings.json]
 
 Starts ``streamlit run app.py`` on DATABASE, loads the overview once (the server opens the
-database and imports its modules: "warm"), then clicks every page in the sidebar twice:
+database, imports its modules and starts warming every page's default queries), stays
+there ``--pause`` seconds (10 by default, as a reader would), then clicks every page in
+the sidebar twice:
 the first visit computes that page's queries (nothing cached yet), the second is served from
 ``st.cache_data``. Times run from the click to the page fully drawn (script finished, no
 skeleton left). Not a test: run it by hand on a large database.
@@ -33,6 +35,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("database")
     parser.add_argument("--out", default=None)
+    parser.add_argument(
+        "--pause", type=float, default=10.0, help="seconds on the overview before clicking on"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -43,6 +48,8 @@ def main() -> int:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         result["warm_up_overview_s"] = round(open_url(page, url, "overview"), 2)
+        page.wait_for_timeout(args.pause * 1000)  # a reader looks at the overview meanwhile
+        result["pause_after_warm_up_s"] = args.pause
         order = [k for k in TITLES if k != "overview"] + ["overview"]
         for visit in ("first", "cached"):
             times = {}
