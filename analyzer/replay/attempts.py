@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import duckdb
 
-from analyzer.replay.policy import classify_error_sql
+from analyzer.replay.policy_sql import classify_error_sql
 from analyzer.replay.schema import fill
 
 REQUEST_TERMINATION_REASONS = (

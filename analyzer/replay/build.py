@@ -19,7 +19,8 @@ from analyzer.replay.cancellations import build_cancellations
 from analyzer.replay.children import build_children
 from analyzer.replay.clock import build_clock_offsets
 from analyzer.replay.cost import cost_attempts
-from analyzer.replay.policy import Policy, default_policy, install_policy_tables
+from analyzer.replay.policy import Policy, default_policy
+from analyzer.replay.policy_sql import install_policy_tables
 from analyzer.replay.requests import build_requests
 from analyzer.replay.runners import build_runners
 from analyzer.replay.schema import REPLAY_TABLES, VIEWS

@@ -13,13 +13,12 @@ from analyzer.replay.policy import (
     Policy,
     PolicyError,
     classify_error,
-    classify_error_sql,
     default_policy,
     expected_retry,
     expected_runner_impact,
-    install_policy_tables,
     load_policy,
 )
+from analyzer.replay.policy_sql import classify_error_sql, install_policy_tables
 
 
 def test_defaults_follow_the_seeds() -> None:
