@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analyzer.importers.redact import SCHEME_HINTS
+
 if TYPE_CHECKING:
     from hashlib import _Hash
 
@@ -100,6 +102,48 @@ class LineReader:
         return make_chunk(data, first_line)
 
 
+def empty_lines() -> pa.Table:
+    """A chunk table with no lines."""
+    return pa.table(
+        {
+            "line_no": pa.array([], pa.int64()),
+            "line": pa.array([], pa.large_string()),
+            "hint": pa.array([], pa.bool_()),
+        }
+    )
+
+
+_HINT_BYTES = np.frombuffer(
+    "".join(sorted(h for h in SCHEME_HINTS if len(h) == 1)).encode(), dtype=np.uint8
+)
+_HINT_WORDS = tuple(h.encode() for h in SCHEME_HINTS if len(h) > 1)
+
+
+def scheme_hints(data: bytes, buf: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per line: whether it contains one of :data:`~analyzer.importers.redact.SCHEME_HINTS`.
+
+    Vectorised over the whole block (NumPy for the single characters, ``bytes.find`` for the
+    rare words), so the SQL redaction only looks at the lines that may need it.
+    """
+    count = len(offsets) - 1
+    mask = np.zeros(len(buf), dtype=bool)
+    for byte in _HINT_BYTES:
+        mask |= buf == byte
+    hits = np.flatnonzero(mask)
+    extra: list[int] = []
+    for word in _HINT_WORDS:
+        pos = data.find(word)
+        while pos >= 0:
+            extra.append(pos)
+            pos = data.find(word, pos + 1)
+    if extra:
+        hits = np.concatenate([hits, np.array(extra, dtype=np.int64)])
+    flags = np.zeros(count, dtype=bool)
+    if len(hits):
+        flags[np.searchsorted(offsets, hits, side="right") - 1] = True
+    return flags
+
+
 _WHITESPACE = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
 
 
@@ -112,10 +156,7 @@ def make_chunk(data: bytes, first_line: int) -> LineChunk:
     """
     nbytes = len(data)
     if not data:
-        empty = pa.table(
-            {"line_no": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())}
-        )
-        return LineChunk(table=empty, first_line=first_line, count=0, nbytes=0)
+        return LineChunk(table=empty_lines(), first_line=first_line, count=0, nbytes=0)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:  # keep the line; bad bytes become U+FFFD
@@ -132,7 +173,7 @@ def make_chunk(data: bytes, first_line: int) -> LineChunk:
     numbers = np.arange(first_line, first_line + count, dtype=np.int64)
     starts = offsets[:-1]
     maybe_blank = np.flatnonzero(np.isin(buf[starts], _WHITESPACE))
-    table = pa.table({"line_no": numbers, "line": lines})
+    table = pa.table({"line_no": numbers, "line": lines, "hint": scheme_hints(data, buf, offsets)})
     if len(maybe_blank):
         trimmed = pc.utf8_trim_whitespace(lines.take(pa.array(maybe_blank)))
         blank = maybe_blank[np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False))]

@@ -1,7 +1,8 @@
 """The SQL that turns a chunk of raw lines into typed events and rejected lines.
 
-Input: a relation ``chunk_lines(line_no BIGINT, line VARCHAR)``, one row per non-blank
-line of the file (a line may still end with ``\\n`` or ``\\r\\n``: JSON allows trailing
+Input: a relation ``chunk_lines(line_no BIGINT, line VARCHAR, hint BOOLEAN)``, one row per
+non-blank line of the file (``hint``: the line may hold an authorization scheme or a
+query-style secret, see :func:`analyzer.importers.lines.scheme_hints`) (a line may still end with ``\\n`` or ``\\r\\n``: JSON allows trailing
 whitespace, and only the ``raw`` text of a rejected line is trimmed). :func:`stage_query` is one SELECT
 over it that yields, for every non-blank line, every column of ``events`` (typed), ``_reject_reason``
 (NULL for a good line) and ``_raw`` (the line). Secrets are redacted (:mod:`.redact`): the
@@ -103,7 +104,7 @@ _PRESENT = " + ".join(f"({_v(n)} IS NOT NULL)::INTEGER" for n in FIELD_TYPES)
 def _reason_expr() -> str:
     """The first problem of a line, in a fixed order; NULL for a good line."""
     whens = [
-        f"WHEN j IS NULL AND NOT is_json THEN {_lit(NOT_JSON)}",
+        f"WHEN j IS NULL AND NOT json_valid(line) THEN {_lit(NOT_JSON)}",
         f"WHEN j IS NULL THEN {_lit(NOT_OBJECT)}",
         f"WHEN {_TS} IS NULL THEN {_lit(MISSING_TS)}",
         f"WHEN ts_value IS NULL THEN {_lit(INVALID_TS)}",
@@ -127,7 +128,7 @@ def stage_query() -> str:
     casts = ",\n        ".join(
         f"{typed_expr(n, t)} AS {q('_c_' + n)}" for n, t in _OTHER_FIELDS if t != "VARCHAR"
     )
-    line = scheme_redact_sql("line")
+    line = scheme_redact_sql("line", hint="hint")
     columns = []
     for name, sql_type in _OTHER_FIELDS:
         src = _v(name) if sql_type == "VARCHAR" else q("_c_" + name)
@@ -136,9 +137,9 @@ def stage_query() -> str:
 WITH lines AS (
     SELECT line_no, {line} AS line FROM chunk_lines
 ), objects AS (
-    SELECT line_no, line, json_valid(line) AS is_json,
-        CASE WHEN json_valid(line) AND starts_with(ltrim(line), '{{')
-             THEN json_transform(line, {_lit(_STRUCT_SPEC)}) END AS j
+    SELECT line_no, line,
+        CASE WHEN starts_with(line, '{{') OR starts_with(ltrim(line), '{{')
+             THEN try(json_transform(line, {_lit(_STRUCT_SPEC)})) END AS j
     FROM lines
 ), typed AS (
     SELECT *,

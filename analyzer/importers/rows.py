@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from analyzer.events import FIELD_TYPES, KNOWN_EVENTS
@@ -33,6 +32,9 @@ from analyzer.importers.redact import redact_sql
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
 from analyzer.store import MAX_RAW_CHARS, next_event_id
 from analyzer.store import quote_identifier as q
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BATCH_ROWS = 50_000
 
@@ -108,7 +110,7 @@ def _batches(rows: Iterable[Mapping[str, Any]]) -> Iterator[pa.Table]:
 
 
 def _as_tables(rows: Iterable[Mapping[str, Any]] | pa.Table | pd.DataFrame) -> Iterator[pa.Table]:
-    if isinstance(rows, pd.DataFrame):
+    if type(rows).__name__ == "DataFrame":  # pandas, imported only by callers that use it
         rows = pa.Table.from_pandas(rows, preserve_index=False)
     if isinstance(rows, pa.Table):
         missing = [n for n in ROW_SCHEMA.names if n not in rows.column_names]
@@ -116,7 +118,7 @@ def _as_tables(rows: Iterable[Mapping[str, Any]] | pa.Table | pd.DataFrame) -> I
             rows = rows.append_column(name, pa.nulls(len(rows), ROW_SCHEMA.field(name).type))
         yield rows.select(ROW_SCHEMA.names).cast(ROW_SCHEMA)
         return
-    yield from _batches(rows)
+    yield from _batches(rows)  # type: ignore[arg-type]
 
 
 def insert_rows(
