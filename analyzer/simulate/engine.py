@@ -28,7 +28,8 @@ class Engine(Fleet):
         for app in self.apps.values():
             for _ in range(app.cfg.min_runners):
                 self.start_runner(app)
-            self.at(self.now, self.setup_failure_wakeups)
+        for i, sf in enumerate(self.setup_failures):  # rollouts whose setup() will fail
+            self.at(sf.start, self.rollout, self.apps[sf.app], i)
         self._next_arrival(arrivals)
         q, sink = self.q, self.sink
         while q:
@@ -36,13 +37,6 @@ class Engine(Fleet):
             self.now = t
             sink.flush_until(t)
             fn(*args)
-
-    def setup_failure_wakeups(self) -> None:
-        if getattr(self, "_sf_done", False):
-            return
-        self._sf_done = True
-        for i, sf in enumerate(self.setup_failures):
-            self.at(sf.start, self.rollout, self.apps[sf.app], i)
 
     def _next_arrival(self, arrivals: Iterator[tuple[float, RequestSpec]]) -> None:
         nxt = next(arrivals, None)
