@@ -77,6 +77,11 @@ def register(sub: Any) -> None:
         help="analyzer.toml or pyproject.toml (default: found in the current folder)",
     )
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
+    p.add_argument(
+        "--log-format",
+        metavar="NAME",
+        help="force the format of the PATHs instead of detecting it (see `analyzer formats`)",
+    )
     p.set_defaults(func=run)
 
 
@@ -109,14 +114,14 @@ def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
         if args.db:
             con = store.connect(args.db)
             try:
-                _report_import(import_paths(con, args.paths))
+                _report_import(import_paths(con, args.paths, fmt=args.log_format))
                 return analyze(con, config)
             finally:
                 con.close()
         with tempfile.TemporaryDirectory(prefix="analyzer-check-") as tmp:
             con = store.connect(Path(tmp) / "check.duckdb")
             try:
-                _report_import(import_paths(con, args.paths))
+                _report_import(import_paths(con, args.paths, fmt=args.log_format))
                 return analyze(con, config)
             finally:
                 con.close()
