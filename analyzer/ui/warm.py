@@ -74,12 +74,11 @@ def _warm(run: Callable[..., Any]) -> None:
 
 def start(run: Callable[..., Any]) -> threading.Thread:
     """Start the warming thread (``run(fn, *args, **kwargs)`` calls through the cache)."""
+    # The thread belongs to no session (it fills the shared cache), so it gets no script run
+    # context; Streamlit's warning about that is expected here and silenced.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
+        logging.ERROR
+    )
     thread = threading.Thread(target=_warm, args=(run,), name="analyzer-warm", daemon=True)
-    try:
-        from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
-
-        add_script_run_ctx(thread, get_script_run_ctx())
-    except Exception:
-        log.debug("no script run context to attach", exc_info=True)
     thread.start()
     return thread
