@@ -155,3 +155,12 @@ def test_load_without_db_uses_a_temporary_database_removed_on_close() -> None:
     assert loaded.sql("SELECT count(*) AS n FROM events")["n"].iloc[0] > 0
     loaded.close()
     assert not loaded.path.parent.exists()
+
+
+def test_a_cancelled_request_timeline_marks_the_cancel(a: analyzer.Analysis) -> None:
+    canc = a.cancellations()
+    forwarded = canc[canc["forwarded_at"].notna() & canc["received_at"].notna()]
+    assert not forwarded.empty, "the sample has cancels that reached a runner"
+    fig = a.timeline_figure(str(forwarded["request_id"].iloc[0]))
+    names = {t.name for t in fig.data}
+    assert {"cancel requested", "cancel forwarded", "cancel received"} <= names, names
