@@ -55,7 +55,7 @@ def sidebar_filters() -> Filters:
     chosen = sb.multiselect(
         "Apps",
         apps,
-        key=FILTER_APPS,
+        key=f"{FILTER_APPS}:{path}",  # per database: another one has other apps
         placeholder="All apps",
         help="Show only these apps (empty = all).",
     )
@@ -70,7 +70,7 @@ def sidebar_filters() -> Filters:
             value=(lo, hi),
             step=timedelta(minutes=1),
             format="MM-DD HH:mm",
-            key=FILTER_WINDOW,
+            key=f"{FILTER_WINDOW}:{path}",
         )
         if picked != (lo, hi):
             since, until = picked[0], picked[1] + timedelta(minutes=1)

@@ -80,7 +80,7 @@ def test_page_renders_on_known_data(page: str, fake_db_path: Path, on_db) -> Non
         shown += "\n".join(str(df.value.to_dict()) for df in at.dataframe)
     for piece in wanted:
         assert piece in shown, (piece, shown[:2000])
-    assert at.sidebar.multiselect(key="flt_apps") is not None
+    assert [m for m in at.sidebar.multiselect if m.label == "Apps"]
 
 
 def test_charts_and_tables_are_present(fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
@@ -161,3 +161,13 @@ def test_warming_covers_every_page_default_query(
     warmed = warm.default_calls()
     missing = [(fn.__name__, a, k) for fn, a, k in wanted if (fn, a, k) not in warmed]  # type: ignore[attr-defined]
     assert wanted and not missing, missing
+
+
+def test_sidebar_app_filter_applies_to_the_page(fake_db_path: Path, on_db) -> None:  # type: ignore[no-untyped-def]
+    on_db(fake_db_path)
+    at = render("overview")
+    apps = next(m for m in at.sidebar.multiselect if m.label == "Apps")
+    apps.set_value(["acme/llm"]).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Requests"] == "2" and metrics["Runners killed"] == "0"
