@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from analyzer.errors import AnalyzerError, InputNotFoundError
 
 PathLike = str | os.PathLike[str]
 
+_SAMPLE_LOCK = threading.Lock()
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # Code whose changes invalidate the cached sample database.
@@ -95,10 +97,12 @@ def sample_db_path(*, build: bool = True) -> Path:
         )
     target = cache_dir() / f"sample-{_fingerprint(logs)}.duckdb"
     if build and not target.exists():
-        build_database([logs], target)
-        for old in target.parent.glob("sample-*.duckdb"):
-            if old != target:
-                old.unlink(missing_ok=True)
+        with _SAMPLE_LOCK:  # sessions of one dashboard build it once (other processes race safely)
+            if not target.exists():
+                build_database([logs], target)
+                for old in target.parent.glob("sample-*.duckdb"):
+                    if old != target:
+                        old.unlink(missing_ok=True)
     return target
 
 
