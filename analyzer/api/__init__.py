@@ -3,7 +3,8 @@
 - :mod:`analyzer.api.database`: open an analysed database, the bundled sample database;
 - :mod:`analyzer.api.queries`: DataFrames over the tables, with :class:`Filters`;
 - :mod:`analyzer.api.aggregates`: KPIs, counts over time, distributions;
-- :mod:`analyzer.api.figures`: Plotly figures from those DataFrames;
+- :mod:`analyzer.api.figures`: Plotly figures from those DataFrames (:mod:`~analyzer.api.gantt`:
+  a request's timeline; :mod:`~analyzer.api.plotting`: shared helpers);
 - :mod:`analyzer.api.handle`: :class:`Analysis`, :func:`open_db`, :func:`load`.
 
 Example:

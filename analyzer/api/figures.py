@@ -11,10 +11,28 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import plotly.graph_objects as go
+
+from analyzer.api.gantt import KEY_EVENTS, LANE_COLORS, timeline_figure
+from analyzer.api.plotting import empty_figure, layout, utc_naive
+
+__all__ = [
+    "KEY_EVENTS",
+    "LANE_COLORS",
+    "attempts_figure",
+    "empty_figure",
+    "findings_by_rule_figure",
+    "findings_over_time_figure",
+    "leaks_figure",
+    "propagation_figure",
+    "requests_over_time_figure",
+    "runners_figure",
+    "stacked_over_time",
+    "terminations_over_time_figure",
+    "timeline_figure",
+    "utc_naive",
+]
 
 SEVERITY_COLORS = {"error": "#d62728", "warning": "#ff7f0e", "info": "#1f77b4"}
 OUTCOME_COLORS = {
@@ -38,44 +56,6 @@ END_KIND_LABELS = {
     "setup_failed": "setup failed",
     "unknown": "still alive at the end of the logs",
 }
-LANE_COLORS = {"gateway": "#7f7f7f", "runner": "#1f77b4", "child": "#17becf"}
-
-# Events drawn with a distinct marker on a request's timeline: (label, symbol, colour).
-KEY_EVENTS: dict[str, tuple[str, str, str]] = {
-    "request.cancel_requested": ("cancel requested", "x", "#9467bd"),
-    "request.client_disconnected": ("client disconnected", "x", "#8c564b"),
-    "request.cancel_forwarded": ("cancel forwarded", "triangle-right", "#9467bd"),
-    "cancel.received": ("cancel received", "diamond", "#9467bd"),
-    "runner.terminated": ("runner terminated", "x-thin-open", "#000000"),
-    "handler.error": ("handler error", "circle", "#d62728"),
-    "attempt.failed": ("attempt failed", "square", "#d62728"),
-}
-
-
-def utc_naive(values: Any) -> pd.Series:
-    """Times as naive UTC datetimes (what Plotly draws without shifting them)."""
-    return pd.to_datetime(pd.Series(values), utc=True).dt.tz_convert("UTC").dt.tz_localize(None)
-
-
-def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, **kw: Any) -> go.Figure:
-    fig.update_layout(
-        title={"text": title},
-        xaxis_title=x_title,
-        yaxis_title=y_title,
-        legend_title_text=kw.pop("legend", None),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        **kw,
-    )
-    return fig
-
-
-def empty_figure(title: str, message: str) -> go.Figure:
-    """A titled figure that says why it is empty."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, title, "", "")
 
 
 def _bucket_label(df: pd.DataFrame) -> str:
@@ -109,7 +89,7 @@ def stacked_over_time(
             marker_color=(colors or {}).get(str(group)),
         )
     fig.update_layout(barmode="stack")
-    return _layout(fig, title, "time (UTC)", f"{noun} per {per}", legend=legend)
+    return layout(fig, title, "time (UTC)", f"{noun} per {per}", legend=legend)
 
 
 def requests_over_time_figure(df: pd.DataFrame) -> go.Figure:
@@ -129,160 +109,6 @@ def terminations_over_time_figure(df: pd.DataFrame) -> go.Figure:
 def findings_over_time_figure(df: pd.DataFrame) -> go.Figure:
     """Findings over time, stacked by severity (or rule)."""
     return stacked_over_time(df, "Findings over time", "findings", SEVERITY_COLORS, "group")
-
-
-def _lane_order(tl: pd.DataFrame) -> list[str]:
-    first = tl.groupby("lane", sort=False).agg(
-        kind=("lane_kind", "first"), attempt=("attempt", "min"), seq=("seq", "min")
-    )
-    rank = first["kind"].map({"gateway": 0, "runner": 1, "child": 2}).fillna(3)
-    first = first.assign(rank=rank, attempt=first["attempt"].fillna(0))
-    return list(first.sort_values(["rank", "attempt", "seq"]).index)
-
-
-def _present(row: dict[Any, Any], *columns: str) -> list[pd.Timestamp]:
-    """The non-missing timestamps among ``columns`` of a row."""
-    values = (row.get(c) for c in columns)
-    return [pd.Timestamp(v) for v in values if v is not None and not pd.isna(v)]
-
-
-def _attempt_lanes(tl: pd.DataFrame, attempts: pd.DataFrame) -> pd.DataFrame:
-    """Per attempt: its lane, the span it held the runner, and when the runner was killed."""
-    named = (
-        tl[tl["lane_kind"] == "runner"].dropna(subset=["attempt"])
-        .groupby("attempt")["lane"].first()
-    )  # fmt: skip
-    rows = []
-    for a in attempts.to_dict("records"):
-        n = a.get("attempt")
-        if n is None or pd.isna(n):
-            continue
-        lane = named.get(n) or f"attempt {int(n)} · {a.get('runner_id')}"
-        ends = _present(a, "handler_ended_at", "answered_at", "terminated_at")
-        starts = _present(a, "dispatched_at", "handler_started_at")
-        if not starts:
-            continue
-        killed = a.get("terminated_at") if a.get("runner_terminated") else None
-        rows.append({
-            "lane": lane, "attempt": int(n), "start": min(starts), "end": max(ends or starts),
-            "killed": killed, "inferred": bool(a.get("termination_inferred")),
-        })  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def timeline_figure(
-    tl: pd.DataFrame, request: dict[str, Any] | None = None, attempts: pd.DataFrame | None = None
-) -> go.Figure:
-    """A request's Gantt: one lane for the gateway, each attempt's runner and each child.
-
-    Bars span each lane's first to last event (an attempt's lane: from its dispatch to its
-    answer, handler end or the runner's termination, when ``attempts`` is given); markers
-    show every event (hover for details) with distinct symbols for cancel requested /
-    forwarded / received, terminations and errors; a dashed line marks the caller's deadline.
-    """
-    rid = (request or {}).get("request_id") or (
-        tl["request_id"].iloc[0] if not tl.empty and "request_id" in tl else "?"
-    )
-    title = f"Timeline of request {rid}"
-    if tl.empty:
-        return empty_figure(title, "No events for this request")
-    tl = tl.assign(t=utc_naive(tl["ts"]).to_numpy())
-    spans = tl.groupby("lane").agg(
-        start=("t", "min"), end=("t", "max"), kind=("lane_kind", "first")
-    )
-    if attempts is not None and not attempts.empty:
-        lanes = _attempt_lanes(tl, attempts)
-        extra = []
-        for row in lanes.to_dict("records"):
-            start, end = utc_naive([row["start"]]).iloc[0], utc_naive([row["end"]]).iloc[0]
-            if row["lane"] in spans.index:
-                spans.loc[row["lane"], "start"] = min(spans.loc[row["lane"], "start"], start)
-                spans.loc[row["lane"], "end"] = max(spans.loc[row["lane"], "end"], end)
-            else:
-                spans.loc[row["lane"]] = [start, end, "runner"]
-            killed = row["killed"]
-            if killed is not None and not pd.isna(killed):
-                how = "inferred: the runner went silent" if row["inferred"] else "logged"
-                extra.append({
-                    "lane": row["lane"], "lane_kind": "runner", "attempt": row["attempt"],
-                    "seq": 10**9, "event": "runner.terminated", "detail": f"runner killed ({how})",
-                    "t": utc_naive([killed]).iloc[0],
-                })  # fmt: skip
-        if extra:
-            tl = pd.concat([tl, pd.DataFrame(extra)], ignore_index=True)
-        silent = lanes[~lanes["lane"].isin(set(tl["lane"]))] if not lanes.empty else lanes
-        if not silent.empty:  # attempts whose runner logged nothing still get their lane
-            tl = pd.concat(
-                [tl, silent[["lane", "attempt"]].assign(lane_kind="runner", seq=10**9)],
-                ignore_index=True,
-            )
-    order = _lane_order(tl)
-    tl = tl.dropna(subset=["t"])
-    fig = go.Figure()
-    for kind, color in LANE_COLORS.items():
-        part = spans[spans["kind"] == kind]
-        if part.empty:
-            continue
-        ms = ((part["end"] - part["start"]).dt.total_seconds() * 1000).clip(lower=20)
-        fig.add_bar(
-            y=list(part.index),
-            x=ms,
-            base=part["start"],
-            orientation="h",
-            name=f"{kind} lane",
-            marker_color=color,
-            opacity=0.35,
-            hoverinfo="skip",
-        )
-    special = tl["event"].isin(KEY_EVENTS)
-    plain = tl[~special]
-    fig.add_scatter(
-        x=plain["t"],
-        y=plain["lane"],
-        mode="markers",
-        name="event",
-        marker={"size": 7, "color": "#333333"},
-        customdata=plain[["event", "detail"]].fillna("").to_numpy(),
-        hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>%{x}<extra></extra>",
-    )
-    for event, (label, symbol, color) in KEY_EVENTS.items():
-        part = tl[tl["event"] == event]
-        if part.empty:
-            continue
-        fig.add_scatter(
-            x=part["t"],
-            y=part["lane"],
-            mode="markers",
-            name=label,
-            marker={"size": 13, "symbol": symbol, "color": color, "line": {"width": 2}},
-            customdata=part[["event", "detail"]].fillna("").to_numpy(),
-            hovertemplate="%{customdata[0]}<br>%{customdata[1]}<br>%{x}<extra></extra>",
-        )
-    deadline = (request or {}).get("deadline_at")
-    if deadline is not None and not pd.isna(deadline):
-        x = utc_naive([deadline]).iloc[0]
-        fig.add_shape(
-            type="line",
-            x0=x,
-            x1=x,
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"dash": "dash", "color": "#d62728"},
-        )
-        fig.add_annotation(
-            x=x,
-            y=1,
-            yref="paper",
-            text="caller's deadline",
-            showarrow=False,
-            yanchor="bottom",
-            font={"color": "#d62728"},
-        )
-    fig.update_yaxes(categoryorder="array", categoryarray=order[::-1])
-    fig.update_xaxes(type="date")
-    height = 220 + 34 * len(order)
-    return _layout(fig, title, "time (UTC)", "lane", height=height, legend="")
 
 
 def runners_figure(runners: pd.DataFrame, max_runners: int = 300) -> go.Figure:
@@ -334,7 +160,7 @@ def runners_figure(runners: pd.DataFrame, max_runners: int = 300) -> go.Figure:
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(categoryorder="array", categoryarray=label[::-1])
     fig.update_xaxes(type="date")
-    return _layout(
+    return layout(
         fig, title, "time (UTC)", "app · runner", height=200 + 18 * len(df), legend="phase"
     )
 
@@ -353,7 +179,7 @@ def propagation_figure(cancellations: pd.DataFrame, threshold_s: float = 5.0) ->
         line_color="#d62728",
         annotation_text=f"slow (> {threshold_s:g} s)",
     )
-    return _layout(fig, title, "propagation latency (s)", "cancellations")
+    return layout(fig, title, "propagation latency (s)", "cancellations")
 
 
 def leaks_figure(leaks: pd.DataFrame) -> go.Figure:
@@ -381,7 +207,7 @@ def leaks_figure(leaks: pd.DataFrame) -> go.Figure:
         barmode="group", legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0}
     )
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title, "seconds", "app endpoint", legend="")
+    return layout(fig, title, "seconds", "app endpoint", legend="")
 
 
 def attempts_figure(df: pd.DataFrame) -> go.Figure:
@@ -402,7 +228,7 @@ def attempts_figure(df: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_yaxes(type="log")
     fig.update_xaxes(dtick=1)
-    return _layout(
+    return layout(
         fig, title, "attempts (dispatches) per request", "requests (log scale)", legend="outcome"
     )
 
@@ -427,4 +253,4 @@ def findings_by_rule_figure(df: pd.DataFrame) -> go.Figure:
         )
     fig.update_layout(barmode="stack")
     fig.update_yaxes(categoryorder="array", categoryarray=list(df["rule"]))
-    return _layout(fig, title, "findings", "rule", height=160 + 26 * len(df), legend="severity")
+    return layout(fig, title, "findings", "rule", height=160 + 26 * len(df), legend="severity")
