@@ -93,30 +93,51 @@ def _import_one(
                 path=str(path), format=fmt.name, status="unchanged", first_line=plan.first_line
             )
         import_id = bookkeeping.next_import_id(con)
-        ctx = ImportContext(import_id=import_id, plan=plan, progress=progress)
+
+        def checkpoint(partial: FileResult, size: int, content_hash: str) -> None:
+            _record(con, import_id, path, fmt, plan, partial, size, content_hash)
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
+
+        ctx = ImportContext(
+            import_id=import_id, plan=plan, progress=progress, checkpoint=checkpoint
+        )
         result = fmt.import_file(con, path, ctx)
         result.status = plan.status
         result.seconds = time.perf_counter() - started
         content_hash = ctx.content_hash or plan.content_hash
         if content_hash is None:
             content_hash = bookkeeping.hash_prefix(path, plan.size).hexdigest()
-        bookkeeping.record_import(
-            con,
-            import_id=import_id,
-            path=path,
-            format_name=fmt.name,
-            size=plan.size,
-            content_hash=content_hash,
-            first_line=plan.first_line,
-            lines=result.lines,
-            events=result.events,
-            rejected=result.rejected,
-            naive=result.naive_timestamps,
-            unknown=result.unknown_events,
-            seconds=result.seconds,
-        )
+        _record(con, import_id, path, fmt, plan, result, plan.size, content_hash)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return result
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    import_id: int,
+    path: Path,
+    fmt: Format,
+    plan: bookkeeping.Plan,
+    result: FileResult,
+    size: int,
+    content_hash: str,
+) -> None:
+    bookkeeping.record_import(
+        con,
+        import_id=import_id,
+        path=path,
+        format_name=fmt.name,
+        size=size,
+        content_hash=content_hash,
+        first_line=plan.first_line,
+        lines=result.lines,
+        events=result.events,
+        rejected=result.rejected,
+        naive=result.naive_timestamps,
+        unknown=result.unknown_events,
+        seconds=result.seconds,
+    )

@@ -9,10 +9,15 @@ line range it read. On the next import of the same path:
   bytes are read (for compressed files, the stream is decompressed and the lines already
   imported are skipped), and line numbers continue where the last import stopped;
 - anything else (smaller, the old prefix changed: a rotated or rewritten file, or a
-  different format forced):
+  different format forced, or an interrupted import of a compressed file):
   **replaced**, the file's earlier events, rejected lines and import records are deleted
   and the whole file is imported again from line 1, so provenance (file, line) always points
   into the current content.
+
+A long import commits every few hundred thousand lines with an ``imports`` row recording how
+far it got (bounded memory: DuckDB keeps a transaction's rows in memory until it commits).
+If it is interrupted, what was committed stays, and the next import of the file resumes
+after it (plain files) or replaces it (compressed files: the recorded hash is ``partial``).
 """
 
 from __future__ import annotations
@@ -140,9 +145,9 @@ def record_import(
     unknown: int,
     seconds: float,
 ) -> None:
-    """Insert the ``imports`` row of one file import."""
+    """Insert (or update: progress checkpoints) the ``imports`` row of one file import."""
     con.execute(
-        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             import_id,
             str(path),

@@ -34,10 +34,12 @@ def new_hasher() -> _Hash:
 class LineChunk:
     """Consecutive lines ``first_line .. first_line + len - 1`` of a file."""
 
-    table: pa.Table  # columns line_no (int64), line (large_string)
+    table: pa.Table  # columns line_no (int64), line (large_string), hint (bool)
     first_line: int
     count: int
     nbytes: int
+    end_offset: int = 0
+    hash_state: _Hash | None = None
 
 
 @dataclass
@@ -46,7 +48,9 @@ class LineReader:
 
     ``limit`` caps the bytes read (the file size when the import started, so a file that
     grows during the import is read up to a consistent point). ``hasher``, if given, is
-    updated with every byte read.
+    updated with the bytes of every chunk handed out; each chunk carries the offset just past
+    its last line (``end_offset``, relative to where reading started) and a copy of the hash
+    state at that point (``hash_state``), so a caller can record how far it got.
     """
 
     stream: BinaryIO
@@ -55,6 +59,7 @@ class LineReader:
     hasher: _Hash | None = None
     chunk_bytes: int = CHUNK_BYTES
     bytes_read: int = 0
+    consumed: int = 0  # bytes of whole lines handed out so far
     lines_read: int = 0
     _strip_bom: bool = field(default=True, repr=False)
 
@@ -64,8 +69,6 @@ class LineReader:
             if n <= 0:
                 return b""
         data = self.stream.read(n)
-        if self.hasher is not None and data:
-            self.hasher.update(data)
         self.bytes_read += len(data)
         return data
 
@@ -87,7 +90,12 @@ class LineReader:
                 carry = b""
                 if not data:
                     return
+            if self.hasher is not None:
+                self.hasher.update(data)
+            self.consumed += len(data)
             chunk = self._to_chunk(data, next_line)
+            chunk.end_offset = self.consumed
+            chunk.hash_state = self.hasher.copy() if self.hasher is not None else None
             next_line += chunk.count
             self.lines_read += chunk.count
             yield chunk

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from analyzer.errors import InputUnreadableError
 from analyzer.importers import native_sql
-from analyzer.importers.lines import LineChunk, LineReader, empty_lines
+from analyzer.importers.lines import CHUNK_BYTES, LineChunk, LineReader, empty_lines
 from analyzer.importers.paths import READ_ERRORS, is_compressed, open_binary
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
 from analyzer.store import MAX_RAW_CHARS, next_event_id
@@ -36,6 +36,7 @@ NAME = "native"
 BATCH_ROWS = 32_768  # rows per Arrow record batch: DuckDB scans batches in parallel
 ROW_GROUP = 122_880  # DuckDB's row group size
 INSERT_ROWS = 2 * ROW_GROUP  # rows per INSERT: whole row groups (see _Pending)
+COMMIT_EVERY_CHUNKS = 6  # commit every ~200 MB of input: DuckDB holds uncommitted rows in memory
 DESCRIPTION = "analyzer's native event log: JSON Lines with ts, source, event (docs/log-format.md)"
 
 
@@ -77,14 +78,24 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
             first_line=1 if compressed else plan.first_line,
             limit=None if compressed else plan.size - plan.offset,
             hasher=None if compressed else plan.hasher,
+            chunk_bytes=CHUNK_BYTES,
         )
-        for chunk in read_ahead(reader.chunks()):
+        for n, chunk in enumerate(read_ahead(reader.chunks()), 1):
             table = chunk.table
             if compressed and chunk.first_line < plan.first_line:  # imported before
                 table = table.filter(pc.greater_equal(table["line_no"], plan.first_line))
             pending.add(table)
             while pending.rows >= INSERT_ROWS:
                 _import_chunk(con, pending.take(INSERT_ROWS), params, id_base, result)
+            if ctx.checkpoint is not None and n % COMMIT_EVERY_CHUNKS == 0:
+                _import_chunk(con, pending.take(pending.rows), params, id_base, result)
+                result.lines = chunk.first_line + chunk.count - plan.first_line
+                if compressed:  # progress in a compressed stream cannot be resumed
+                    ctx.checkpoint(result, plan.size, "partial")
+                else:
+                    assert chunk.hash_state is not None
+                    size = plan.offset + chunk.end_offset
+                    ctx.checkpoint(result, size, chunk.hash_state.hexdigest())
             if ctx.progress is not None:
                 ctx.progress.advance(chunk.nbytes if not compressed else 0)
         _import_chunk(con, pending.take(pending.rows), params, id_base, result)

@@ -48,12 +48,19 @@ _NATIVE_NAME = re.compile(r"\.(jsonl|ndjson)(\.gz|\.zst)?$", re.IGNORECASE)
 
 @dataclass
 class ImportContext:
-    """What :func:`import_paths` hands to a format for one file."""
+    """What :func:`import_paths` hands to a format for one file.
+
+    ``checkpoint(result, size, content_hash)``, when set, commits what the format inserted
+    so far together with an ``imports`` row saying how far it got (``size`` bytes of the file,
+    hashing to ``content_hash``), and opens a new transaction: long imports stay within a
+    bounded memory, and an interrupted one resumes from there (see :mod:`.bookkeeping`).
+    """
 
     import_id: int
     plan: Plan
     progress: Progress | None = None
     content_hash: str | None = None
+    checkpoint: Callable[[FileResult, int, str], None] | None = None
 
 
 class Format(Protocol):

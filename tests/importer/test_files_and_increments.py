@@ -151,3 +151,39 @@ def test_empty_file(tmp_path: Path) -> None:
     summary = import_paths(con, [path])
     assert (summary.events, summary.rejected, summary.lines) == (0, 0, 0)
     assert import_paths(con, [path]).files[0].status == "unchanged"
+
+
+def test_long_import_commits_progress_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analyzer.importers import native
+
+    monkeypatch.setattr(native, "CHUNK_BYTES", 2_000)  # ~8 lines per chunk
+    monkeypatch.setattr(native, "COMMIT_EVERY_CHUNKS", 2)
+    path = write_lines(tmp_path / "long.jsonl", [*_lines(60), "bad", *_lines(40, start=60)])
+    con = fresh(tmp_path)
+    calls = {"n": 0}
+    real = native._import_chunk
+
+    def failing(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise OSError("disk on fire")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(native, "_import_chunk", failing)
+    with pytest.raises(InputUnreadableError, match="disk on fire"):
+        import_paths(con, [path])
+    (committed,) = rows(con, "SELECT count(*) FROM events")[0]
+    assert 0 < committed < 100  # the checkpoints before the failure are kept
+    (size, lines) = rows(con, "SELECT size_bytes, lines FROM imports")[0]
+    (bad,) = rows(con, "SELECT count(*) FROM rejected")[0]
+    assert 0 < size < path.stat().st_size and lines == committed + bad
+
+    monkeypatch.setattr(native, "_import_chunk", real)
+    summary = import_paths(con, [path])  # resumes after the last checkpoint
+    assert summary.files[0].status == "appended"
+    assert rows(con, "SELECT count(*), count(DISTINCT line_no) FROM events") == [(100, 100)]
+    assert rows(con, "SELECT line_no, reason FROM rejected") == [(61, "not JSON")]
+    assert rows(con, "SELECT max(line_no) FROM events") == [(101,)]
+    assert import_paths(con, [path]).files[0].status == "unchanged"
