@@ -60,7 +60,7 @@ def _import(paths: list[Path]) -> None:
         with st.spinner("Importing and analysing…"):
             build_database(paths, target)
     except AnalyzerError as exc:
-        st.error(f"Import failed: {exc}", icon=":material/error:")
+        st.error("Import failed: " + widgets.md(exc), icon=":material/error:")
         return
     st.session_state[data.SESSION_DB] = str(target)
     st.success("Imported. Every page now shows this database (this browser session only).")
@@ -92,7 +92,7 @@ def _upload_form() -> None:
     if folder.strip():
         p = Path(folder.strip()).expanduser()
         if not p.exists():
-            st.error(f"No such file or folder on the server: {p}")
+            st.error("No such file or folder on the server: " + widgets.md(p))
             return
         paths.append(p)
     if not paths:

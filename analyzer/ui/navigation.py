@@ -13,7 +13,9 @@ from typing import Any
 
 import streamlit as st
 
+from analyzer.api.filters import Filters
 from analyzer.errors import AnalyzerError
+from analyzer.ui import widgets
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def _renderer(spec: PageSpec) -> Callable[[], None]:
         try:
             module.render()
         except AnalyzerError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(widgets.md(exc), icon=":material/error:")
 
     render.__name__ = f"page_{spec.key}"
     return render
@@ -81,12 +83,9 @@ def run(default: str = "overview") -> None:
         layout="wide",
     )
     nav = st.navigation(_build(default))
-    from analyzer.api.filters import Filters
-    from analyzer.ui import widgets
-
     try:
         st.session_state[widgets.FILTERS] = widgets.sidebar_filters()
     except AnalyzerError as exc:
         st.session_state[widgets.FILTERS] = Filters()
-        st.sidebar.error(str(exc), icon=":material/error:")
+        st.sidebar.error(widgets.md(exc), icon=":material/error:")
     nav.run()
