@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -65,18 +66,48 @@ def import_paths(
         con.execute("SET enable_progress_bar = false")
     summary = ImportSummary()
     done_bytes = 0
-    for path in files:
-        if progress is not None:
-            progress.set_label(path.name)
-        chosen = forced or registry.detect(path)
-        summary.files.append(_import_one(con, path, chosen, progress))
-        if progress is not None:
-            done_bytes += path.stat().st_size
-            progress.done = done_bytes
+    with _memory_limit(con, IMPORT_MEMORY_LIMIT):
+        for path in files:
+            if progress is not None:
+                progress.set_label(path.name)
+            chosen = forced or registry.detect(path)
+            summary.files.append(_import_one(con, path, chosen, progress))
+            if progress is not None:
+                done_bytes += path.stat().st_size
+                progress.done = done_bytes
     if progress is not None:
         progress.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+IMPORT_MEMORY_LIMIT = 512 * 1024 * 1024
+"""DuckDB's memory limit while importing (lowered only): written blocks are not cached
+beyond it, so an import's peak memory does not grow with the size of the input."""
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def _parse_bytes(text: str) -> float:
+    match = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        return float("inf")
+    return float(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+@contextlib.contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: int) -> Iterator[None]:
+    """Lower DuckDB's memory limit for the duration of the block, then restore it."""
+    old = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+    if _parse_bytes(old) <= limit:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+    try:
+        yield
+    finally:
+        con.execute("SET memory_limit = '" + old.replace("'", "''") + "'")
 
 
 def _import_one(
