@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from analyzer.simulate.model import AppConfig, AttemptPlan, ChildPlan, RequestSpec, ResourcePlan
 
@@ -95,14 +95,14 @@ def lognormal(rng: random.Random, median: float, sigma: float, cap: float) -> fl
     return min(cap, median * math.exp(rng.gauss(0.0, sigma)))
 
 
-def err(duration: float, status: int, exc: tuple[str, str], **kw: object) -> AttemptPlan:
+def err(duration: float, status: int, exc: tuple[str, str], **kw: Any) -> AttemptPlan:
     return AttemptPlan(
         duration,
         "error",
         status,
         exc_type=exc[0],
         message=exc[1],
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

@@ -11,7 +11,7 @@ import heapq
 import math
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from analyzer.simulate.attempt import net
@@ -28,7 +28,7 @@ class Fleet:
         apps: list[AppConfig],
         sink: Sink,
         rng: random.Random,
-        setup_failures: list[SetupFailure] = (),  # type: ignore[assignment]
+        setup_failures: Sequence[SetupFailure] = (),
     ) -> None:
         self.sink, self.rng = sink, rng
         self.apps = {a.name: AppState(a) for a in apps}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from analyzer.simulate.apps import (
     OOM,
@@ -24,6 +25,7 @@ from analyzer.simulate.apps import (
 )
 from analyzer.simulate.model import (
     AttemptPlan,
+    CancelBehaviour,
     ChildPlan,
     GatewayQuirks,
     RequestSpec,
@@ -57,14 +59,14 @@ class Context:
         return (0.05 + 0.88 * shifted) * self.duration + self.rng.uniform(0.0, 30.0)
 
     def add(
-        self, frac: float, app: tuple[str, str], plans: list[AttemptPlan], *truth: str, **kw: object
+        self, frac: float, app: tuple[str, str], plans: list[AttemptPlan], *truth: str, **kw: Any
     ) -> None:
-        spec = RequestSpec(app[0], app[1], plans, truth=truth, scenario=self.name, **kw)  # type: ignore[arg-type]
+        spec = RequestSpec(app[0], app[1], plans, truth=truth, scenario=self.name, **kw)
         self.requests.append((self.at(frac), spec))
 
 
-def _ok(d: float, **kw: object) -> AttemptPlan:
-    return AttemptPlan(d, **kw)  # type: ignore[arg-type]
+def _ok(d: float, **kw: Any) -> AttemptPlan:
+    return AttemptPlan(d, **kw)
 
 
 def poison_503(c: Context) -> None:
@@ -204,9 +206,9 @@ def policy_deviation(c: Context) -> None:
     )
 
 
-def _video_cancel(on_cancel: str, d: float = 45.0, **kw: object) -> AttemptPlan:
+def _video_cancel(on_cancel: CancelBehaviour, d: float = 45.0, **kw: Any) -> AttemptPlan:
     base = video_ok(random.Random(0))
-    return replace(base.scaled(d / base.duration), on_cancel=on_cancel, **kw)  # type: ignore[arg-type]
+    return replace(base.scaled(d / base.duration), on_cancel=on_cancel, **kw)
 
 
 def cancel_not_forwarded(c: Context) -> None:
