@@ -22,7 +22,11 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario names (see --list)")
-    p.add_argument("--out", type=Path, help="output directory (created if missing)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="output directory (created if missing; log files of an earlier run there are replaced)",
+    )
     p.add_argument(
         "--requests", type=int, default=2500, help="approximate number of requests (default 2500)"
     )

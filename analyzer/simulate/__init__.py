@@ -65,6 +65,18 @@ def list_scenarios() -> list[tuple[str, str]]:
     return [(n, describe(n)) for n in [*SCENARIOS, *COMPOSITES]]
 
 
+def _prepare(out: Path) -> None:
+    """Create ``out``; remove the files an earlier run wrote there (so no stale part or a
+    ``.jsonl`` beside a ``.jsonl.gz`` gets imported twice). Other files are left alone."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for pattern in ("gateway*.jsonl*", "runner-*.jsonl*", TRUTH_FILE):
+            for old in sorted(out.glob(pattern)):
+                old.unlink()
+    except OSError as exc:
+        raise AnalyzerError(f"cannot write into {out}: {exc.strerror or exc}") from exc
+
+
 def _healthy(
     n: int, rng: random.Random, start: float, end: float
 ) -> Iterator[tuple[float, RequestSpec]]:
@@ -107,7 +119,7 @@ def simulate(
         t0 = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
     except ValueError as exc:
         raise AnalyzerError(f"invalid start time {start!r}") from exc
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare(out)
     duration = max(MIN_DURATION_S, requests / RATE_PER_S)
     reps = max(1, requests // REQUESTS_PER_REP)
 
@@ -179,7 +191,7 @@ def run_scripted(
 
     For tests and experiments: e.g. one request on a one-app platform to check a policy row.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare(out)
     t0 = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
     sink = Sink(out, t0)
     engine = Engine(apps or list(APPS), sink, random.Random(f"{seed}:engine"), setup_failures or [])

@@ -159,3 +159,16 @@ def test_cli_list_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["simulate"]) == 2
     assert main(["simulate", "healthy", "--out", str(tmp_path / "x"), "--requests", "50"]) == 0
     assert (tmp_path / "x" / "gateway.jsonl").exists()
+
+
+def test_out_dir_errors_and_stale_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    assert main(["simulate", "healthy", "--out", str(afile), "--requests", "10"]) == 2
+    assert "cannot write into" in capsys.readouterr().err
+    out = tmp_path / "day"
+    simulate(out, ["healthy"], requests=30, seed=1)
+    (out / "notes.txt").write_text("mine")
+    simulate(out, ["healthy"], requests=30, seed=1, gz=True)
+    names = sorted(p.name for p in out.iterdir())
+    assert "gateway.jsonl" not in names and "gateway.jsonl.gz" in names and "notes.txt" in names
