@@ -172,3 +172,31 @@ def test_out_dir_errors_and_stale_files(tmp_path: Path, capsys: pytest.CaptureFi
     simulate(out, ["healthy"], requests=30, seed=1, gz=True)
     names = sorted(p.name for p in out.iterdir())
     assert "gateway.jsonl" not in names and "gateway.jsonl.gz" in names and "notes.txt" in names
+
+
+def _completion_gaps(out: Path) -> tuple[int, int]:
+    received = completed = 0
+    for line in _lines(out / "gateway.jsonl"):
+        e = json.loads(line)
+        received += e["event"] == "request.received"
+        completed += e["event"] == "request.completed"
+    return received, completed
+
+
+def test_every_request_completes(day: Path) -> None:
+    received, completed = _completion_gaps(day)
+    assert received == completed > 700
+
+
+def test_dense_repeated_day_does_not_starve(tmp_path: Path) -> None:
+    """Scenarios repeat per 5,000 requests; app-level bursts must not (they starved an app)."""
+    res = simulate(tmp_path, ["setup_failure_loop", "timeout_loop"], requests=15000, seed=2)
+    received, completed = _completion_gaps(tmp_path)
+    assert received == completed == res.requests
+    assert sum(r["code"] == "R003" for r in res.truth) == 6  # 3 repetitions x 2 requests
+    stops = [
+        json.loads(x)["reason"]
+        for x in _lines(tmp_path / "gateway.jsonl")
+        if '"runner.terminated"' in x and ("setup_failed" in x or "startup_timeout" in x)
+    ]
+    assert 4 <= len(stops) <= 9  # one tts burst and one flux-video burst, not three of each
