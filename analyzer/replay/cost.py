@@ -52,14 +52,10 @@ UPDATE attempts SET gpu_seconds_wasted = c.wasted, wasted_usd = c.wasted / 3600 
 FROM _rp_acost c WHERE attempts.request_id = c.request_id AND attempts.attempt = c.attempt;
 DROP TABLE _rp_acost;
 
-CREATE OR REPLACE TEMP TABLE _rp_rcost AS
-SELECT request_id, sum(gpu_seconds) AS gpu, sum(gpu_seconds_wasted) AS wasted,
-       sum(wasted_usd) AS usd
-FROM attempts GROUP BY request_id;
 """
 
 
 def cost_attempts(con: duckdb.DuckDBPyConnection) -> None:
-    """Set ``attempts.gpu_seconds_wasted`` / ``wasted_usd`` and stage ``_rp_rcost`` (per request
-    totals, read by ``requests``)."""
+    """Set ``attempts.gpu_seconds_wasted`` / ``wasted_usd`` (``requests`` sums them per
+    request)."""
     con.execute(ATTEMPT_COST_SQL)

@@ -13,33 +13,41 @@ import duckdb
 from analyzer.replay.schema import fill
 
 REQUESTS_SELECT = """
-WITH seen AS (
-    SELECT request_id, min(ts) AS ts, arg_min(event_id, ts) AS event_id FROM (
-        SELECT request_id, min(ts) AS ts, arg_min(event_id, ts) AS event_id FROM events
-        WHERE request_id IS NOT NULL AND source <> 'runner' GROUP BY request_id
-        UNION ALL
-        SELECT request_id, min(ts), arg_min(event_id, ts) FROM _rp_rev GROUP BY request_id
-    ) GROUP BY request_id
+WITH u AS (  -- narrow rows of every source, aggregated in ONE pass keyed on request_id
+    SELECT request_id, 0 AS src, ts, event_id, NULL::INTEGER AS attempt,
+           NULL::BOOLEAN AS killed, NULL::VARCHAR AS app, NULL::VARCHAR AS endpoint,
+           NULL::DOUBLE AS gpu, NULL::DOUBLE AS wasted, NULL::DOUBLE AS usd
+    FROM events WHERE request_id IS NOT NULL AND source <> 'runner'
+    UNION ALL
+    SELECT request_id, 0, ts, event_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM _rp_rev
+    UNION ALL
+    SELECT request_id, 1, NULL, NULL, attempt, runner_terminated, NULL, NULL, gpu_seconds,
+           gpu_seconds_wasted, wasted_usd
+    FROM attempts
+    UNION ALL
+    SELECT request_id, 2, NULL, NULL, NULL, NULL, app, endpoint, NULL, NULL, NULL FROM _rp_att0
 ),
-ids AS (
-    SELECT s.request_id, s.ts AS first_seen_at, s.event_id AS first_event_id FROM seen s
-),
-att AS (
-    SELECT request_id, max(attempt) AS n, count(*) FILTER (WHERE runner_terminated) AS killed
-    FROM attempts GROUP BY request_id
+g AS (
+    SELECT request_id, min(ts) AS first_seen_at, arg_min(event_id, ts) AS first_event_id,
+           max(attempt) AS n, count(*) FILTER (WHERE src = 1 AND killed) AS killed,
+           count(*) FILTER (WHERE src = 0) > 0 AS seen,
+           sum(gpu) AS gpu, sum(wasted) AS wasted, sum(usd) AS usd,
+           any_value(app) FILTER (WHERE src = 2) AS fa_app,
+           any_value(endpoint) FILTER (WHERE src = 2) AS fa_endpoint
+    FROM u GROUP BY request_id
 ),
 j AS (
-    SELECT i.*, coalesce(r.recv.app, fa.app) AS app, coalesce(r.recv.endpoint, fa.endpoint)
-               AS endpoint, r.received_at, r.completed_at, r.recv, r.done, r.cancel, r.disconnect,
-           att.n, att.killed, c.gpu, c.wasted, c.usd,
+    SELECT g.request_id, g.first_seen_at, g.first_event_id,
+           coalesce(r.recv.app, g.fa_app) AS app,
+           coalesce(r.recv.endpoint, g.fa_endpoint) AS endpoint,
+           r.received_at, r.completed_at, r.recv, r.done, r.cancel, r.disconnect,
+           g.n, g.killed,
+           g.gpu, g.wasted, g.usd,
            r.received_at + to_microseconds(CAST(round(r.recv.deadline_s * 1e6) AS BIGINT))
                AS deadline_at
-    FROM ids i
+    FROM g
     LEFT JOIN _rp_recv r USING (request_id)
-    LEFT JOIN att USING (request_id)
-    LEFT JOIN (SELECT request_id, any_value(app) AS app, any_value(endpoint) AS endpoint
-               FROM _rp_att0 GROUP BY request_id) fa USING (request_id)
-    LEFT JOIN _rp_rcost c USING (request_id)
+    WHERE g.seen  -- one row per request id seen in an event
 ),
 fb AS (  -- app and endpoint of requests the gateway never named: from their first event
     SELECT event_id, app, endpoint FROM events
@@ -78,5 +86,5 @@ FROM j LEFT JOIN fb ON fb.event_id = j.first_event_id
 
 
 def build_requests(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``requests`` (needs ``attempts`` and the cost staging ``_rp_rcost``)."""
+    """Fill ``requests`` (needs ``attempts`` with its cost set, and the staging tables)."""
     fill(con, "requests", REQUESTS_SELECT)
