@@ -17,18 +17,18 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from analyzer.errors import AnalyzerError
-from analyzer.simulate.apps import APP_BY_NAME, APPS, healthy_request
+from analyzer.simulate.apps import APP_BY_NAME, APPS
 from analyzer.simulate.engine import Engine
 from analyzer.simulate.model import AppConfig, RequestSpec, SetupFailure
 from analyzer.simulate.output import Sink, write_jsonl
 from analyzer.simulate.scenarios import COMPOSITES, SCENARIOS, Context, describe, expand
+from analyzer.simulate.traffic import healthy_arrivals
 
 __all__ = [
     "DEFAULT_START",
@@ -77,27 +77,6 @@ def _prepare(out: Path) -> None:
         raise AnalyzerError(f"cannot write into {out}: {exc.strerror or exc}") from exc
 
 
-def _healthy(
-    n: int, rng: random.Random, start: float, end: float
-) -> Iterator[tuple[float, RequestSpec]]:
-    if n <= 0:
-        return
-    rate = n / (end - start)
-    weights = [a.share for a in APPS]
-    total = sum(weights)
-    cum = []
-    acc = 0.0
-    for w in weights:
-        acc += w / total
-        cum.append(acc)
-    t = start
-    for _ in range(n):
-        t += rng.expovariate(rate)
-        u = rng.random()
-        i = next((k for k, c in enumerate(cum) if u <= c), len(APPS) - 1)
-        yield t, healthy_request(APPS[i], rng)
-
-
 def simulate(
     out: Path,
     scenarios: list[str] | None = None,
@@ -137,7 +116,8 @@ def simulate(
     setup_failures.sort(key=lambda s: s.start)
 
     n_healthy = max(0, requests - len(scripted))
-    healthy = _healthy(n_healthy, random.Random(f"{seed}:healthy"), 120.0, duration - 600.0)
+    rng_h = random.Random(f"{seed}:healthy")
+    healthy = healthy_arrivals(n_healthy, rng_h, 120.0, duration - 600.0, t0)
     arrivals = heapq.merge(healthy, iter(scripted), key=lambda x: x[0])
 
     # bigger runs are denser: let every app scale out in proportion (the sample is the base)
