@@ -33,33 +33,35 @@ en AS (
       AND e.event IN ('child.finished', 'child.cancelled') AND r.child_id IS NOT NULL
     GROUP BY r.request_id, r.runner_id, r.child_id
 ),
-s AS (
+s AS (  -- flat columns (no structs): narrow payloads through the joins below
     SELECT coalesce(st.request_id, en.request_id) AS request_id,
            coalesce(st.runner_id, en.runner_id) AS runner_id,
            coalesce(st.child_id, en.child_id) AS child_id,
-           st, en
+           coalesce(st.att, en.att) AS attempt_,
+           st.ts AS st_ts, st.event_id AS st_event_id, st.kind, st.name, st.deadline_s,
+           st.app AS st_app, st.endpoint AS st_endpoint,
+           en.ts AS en_ts, en.event_id AS en_event_id, en.outcome
     FROM st FULL OUTER JOIN en ON en.request_id = st.request_id
      AND en.runner_id = st.runner_id AND en.child_id = st.child_id
 ),
 j AS (
-    SELECT s.*, coalesce(s.st.att, s.en.att) AS attempt_,
-           a.handler_ended_at AS parent_ended_at, a.app AS a_app, a.endpoint AS a_endpoint,
+    SELECT s.*, a.handler_ended_at AS parent_ended_at, a.app AS a_app, a.endpoint AS a_endpoint,
            r.received_at, r.recv.deadline_s AS req_deadline_s, rn.ended_at AS runner_ended_at
     FROM s
-    LEFT JOIN attempts a ON a.request_id = s.request_id AND a.attempt = coalesce(s.st.att, s.en.att)
+    LEFT JOIN attempts a ON a.request_id = s.request_id AND a.attempt = s.attempt_
     LEFT JOIN _rp_recv r ON r.request_id = s.request_id
     LEFT JOIN runners rn ON rn.runner_id = s.runner_id
 )
 SELECT request_id, attempt_ AS attempt, runner_id,
-       coalesce(a_app, st.app) AS app, coalesce(a_endpoint, st.endpoint) AS endpoint,
-       child_id, st.kind AS kind, st.name AS name,
-       st.ts AS started_at, en.ts AS ended_at, en.outcome AS outcome, st.deadline_s AS deadline_s,
-       epoch(received_at) + req_deadline_s - epoch(st.ts) AS parent_budget_s,
+       coalesce(a_app, st_app) AS app, coalesce(a_endpoint, st_endpoint) AS endpoint,
+       child_id, kind, name,
+       st_ts AS started_at, en_ts AS ended_at, outcome, deadline_s,
+       epoch(received_at) + req_deadline_s - epoch(st_ts) AS parent_budget_s,
        parent_ended_at,
        CASE WHEN parent_ended_at IS NOT NULL THEN greatest(0,
-           epoch(coalesce(en.ts, runner_ended_at, (SELECT window_end FROM _rp_window)))
+           epoch(coalesce(en_ts, runner_ended_at, (SELECT window_end FROM _rp_window)))
            - epoch(parent_ended_at)) END AS ran_after_parent_s,
-       st.event_id AS started_event_id, en.event_id AS ended_event_id
+       st_event_id AS started_event_id, en_event_id AS ended_event_id
 FROM j
 """
 
