@@ -1,37 +1,19 @@
-"""A tiny hand-made database shaped exactly like docs/tables.md (no importer/replay needed).
+"""A tiny hand-made database with known rows, in the schema the real analysis creates.
 
-Used by unit tests of the API and the pages so they do not depend on the replay's
-numbers; the sample-log tests cover the real pipeline end to end.
+Used by unit tests of the API and the pages so they can assert exact numbers; the
+sample-log tests cover the real pipeline (import, replay, rules) end to end.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 20, 14, 0, 0, tzinfo=UTC)
-
-
-def parse_tables_doc(path: Path = ROOT / "docs" / "tables.md") -> dict[str, list[tuple[str, str]]]:
-    """``{table: [(column, type), ...]}`` from the markdown tables under ``### `name` ``."""
-    tables: dict[str, list[tuple[str, str]]] = {}
-    current: str | None = None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        head = re.match(r"^### `([a-z_]+)`", line)
-        if head:
-            current = head.group(1)
-            tables[current] = []
-            continue
-        row = re.match(r"^\|\s*([a-z_0-9]+)\s*\|\s*([A-Z]+)\s*\|", line)
-        if current and row and row.group(1) != "column":
-            tables[current].append((row.group(1), row.group(2)))
-    return tables
 
 
 def t(seconds: float) -> datetime:
