@@ -81,7 +81,7 @@ def import_paths(
     return summary
 
 
-IMPORT_MEMORY_LIMIT = 512 * 1024 * 1024
+IMPORT_MEMORY_LIMIT = 384 * 1024 * 1024
 """DuckDB's memory limit while importing (lowered only): written blocks are not cached
 beyond it, so an import's peak memory does not grow with the size of the input."""
 

@@ -1,11 +1,12 @@
 """The native format (JSON Lines of ``analyzer.events``): the fast, lossless importer.
 
-The file is streamed in blocks of whole lines (:mod:`.lines`); each block goes through one
-SQL statement (:mod:`.native_sql`) that redacts secrets, parses every line's JSON once,
-type-checks and casts every known field and works out why a bad line is bad; two more
-statements move the good rows into ``events`` and the bad ones into ``rejected``. Nothing
-is materialised per line in Python, and memory is bounded by the block size, whatever the
-file size.
+The file is streamed in blocks of whole lines (:mod:`.lines`, in a read-ahead thread);
+batches of lines go through one INSERT (:mod:`.native_sql`) that redacts secrets, parses
+every line's JSON once, type-checks and casts every known field and keeps the good lines;
+only a batch that had bad lines runs a second statement that stores them in ``rejected``
+with their reason. Nothing is materialised per line in Python. Batches are whole DuckDB row
+groups, and the import commits its progress every few blocks, so memory stays bounded
+whatever the file size (docs/performance.md explains the measurements behind these choices).
 """
 
 from __future__ import annotations
