@@ -36,13 +36,17 @@ g AS (
            any_value(endpoint) FILTER (WHERE src = 2) AS fa_endpoint
     FROM u GROUP BY request_id
 ),
-j AS (
+j AS (  -- flat columns (no structs): this CTE is read twice, so it is materialised
     SELECT g.request_id, g.first_seen_at, g.first_event_id,
            coalesce(r.recv.app, g.fa_app) AS app,
            coalesce(r.recv.endpoint, g.fa_endpoint) AS endpoint,
-           r.received_at, r.completed_at, r.recv, r.done, r.cancel, r.disconnect,
-           g.n, g.killed,
-           g.gpu, g.wasted, g.usd,
+           r.received_at, r.completed_at,
+           r.recv.mode AS mode, r.recv.deadline_s AS deadline_s, r.recv.no_retry AS no_retry,
+           r.recv.event_id AS received_event_id,
+           r.done.status AS final_status, r.done.error_type AS final_error_type,
+           r.done.event_id AS completed_event_id,
+           r.cancel.ts AS cancel_requested_at, r.disconnect.ts AS disconnected_at,
+           g.n, g.killed, g.gpu, g.wasted, g.usd,
            r.received_at + to_microseconds(CAST(round(r.recv.deadline_s * 1e6) AS BIGINT))
                AS deadline_at
     FROM g
@@ -55,32 +59,31 @@ fb AS (  -- app and endpoint of requests the gateway never named: from their fir
 )
 SELECT request_id,
        coalesce(j.app, fb.app) AS app, coalesce(j.endpoint, fb.endpoint) AS endpoint,
-       recv.mode AS mode, received_at, completed_at,
-       done.status AS final_status, done.error_type AS final_error_type,
-       CASE WHEN completed_at IS NULL AND cancel IS NULL AND disconnect IS NULL THEN 'in_flight'
-            WHEN disconnect IS NOT NULL AND NOT coalesce(done.status BETWEEN 200 AND 299, false)
-                 THEN 'disconnected'
-            WHEN cancel IS NOT NULL AND NOT coalesce(done.status BETWEEN 200 AND 299, false)
-                 THEN 'cancelled'
-            WHEN done.status BETWEEN 200 AND 299 THEN 'success'
-            WHEN done.status = 504 AND deadline_at IS NOT NULL AND completed_at >= deadline_at
+       mode, received_at, completed_at, final_status, final_error_type,
+       CASE WHEN completed_at IS NULL AND cancel_requested_at IS NULL
+                 AND disconnected_at IS NULL THEN 'in_flight'
+            WHEN disconnected_at IS NOT NULL
+                 AND NOT coalesce(final_status BETWEEN 200 AND 299, false) THEN 'disconnected'
+            WHEN cancel_requested_at IS NOT NULL
+                 AND NOT coalesce(final_status BETWEEN 200 AND 299, false) THEN 'cancelled'
+            WHEN final_status BETWEEN 200 AND 299 THEN 'success'
+            WHEN final_status = 504 AND deadline_at IS NOT NULL AND completed_at >= deadline_at
                  THEN 'deadline_exceeded'
-            WHEN done.status BETWEEN 400 AND 499 THEN 'client_error'
+            WHEN final_status BETWEEN 400 AND 499 THEN 'client_error'
             ELSE 'failed' END AS outcome,
        coalesce(n, 0)::INTEGER AS attempts,
        coalesce(killed, 0)::INTEGER AS runners_killed,
-       recv.deadline_s AS deadline_s, deadline_at,
+       deadline_s, deadline_at,
        CASE WHEN deadline_at IS NULL THEN NULL
             WHEN completed_at IS NULL THEN
                  CASE WHEN deadline_at < (SELECT window_end FROM _rp_window) THEN false END
             ELSE completed_at <= deadline_at END AS deadline_met,
-       recv.no_retry AS no_retry,
-       cancel.ts AS cancel_requested_at, disconnect.ts AS disconnected_at,
+       no_retry, cancel_requested_at, disconnected_at,
        epoch(completed_at) - epoch(received_at) AS duration_s,
        coalesce(gpu, 0) AS gpu_seconds, coalesce(wasted, 0) AS gpu_seconds_wasted,
        received_at IS NULL AS partial,
        first_seen_at, coalesce(usd, 0) AS wasted_usd,
-       recv.event_id AS received_event_id, done.event_id AS completed_event_id
+       received_event_id, completed_event_id
 FROM j LEFT JOIN fb ON fb.event_id = j.first_event_id
 """
 
