@@ -66,7 +66,7 @@ def import_paths(
         con.execute("SET enable_progress_bar = false")
     summary = ImportSummary()
     done_bytes = 0
-    with _memory_limit(con, IMPORT_MEMORY_LIMIT):
+    with _import_settings(con, IMPORT_MEMORY_LIMIT):
         for path in files:
             if progress is not None:
                 progress.set_label(path.name)
@@ -97,17 +97,29 @@ def _parse_bytes(text: str) -> float:
 
 
 @contextlib.contextmanager
-def _memory_limit(con: duckdb.DuckDBPyConnection, limit: int) -> Iterator[None]:
-    """Lower DuckDB's memory limit for the duration of the block, then restore it."""
-    old = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-    if _parse_bytes(old) <= limit:
-        yield
-        return
-    con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+def _import_settings(con: duckdb.DuckDBPyConnection, limit: int) -> Iterator[None]:
+    """DuckDB settings for the duration of an import, restored afterwards.
+
+    - ``memory_limit`` lowered to ``limit`` (never raised): written blocks are not cached
+      beyond it, so peak memory does not grow with the input;
+    - ``preserve_insertion_order = false``: every row carries its own ``event_id`` and
+      ``line_no``, so the physical order does not matter, and DuckDB may then run an INSERT
+      on all its threads (measured: the same CPU, less than half the wall time on 2 cores).
+    """
+    rows = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('preserve_insertion_order')"
+    ).fetchall()
+    old_limit, old_order = str(rows[0][0]), bool(rows[0][1])
+    lower = _parse_bytes(old_limit) > limit
+    if lower:
+        con.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
+    con.execute("SET preserve_insertion_order = false")
     try:
         yield
     finally:
-        con.execute("SET memory_limit = '" + old.replace("'", "''") + "'")
+        con.execute(f"SET preserve_insertion_order = {str(old_order).lower()}")
+        if lower:
+            con.execute("SET memory_limit = '" + old_limit.replace("'", "''") + "'")
 
 
 def _import_one(
