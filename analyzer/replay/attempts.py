@@ -132,16 +132,20 @@ SELECT i.* EXCLUDE (app, endpoint, app_, endpoint_, base_impact, base_retry, con
             WHEN i.attempt >= (SELECT value FROM policy_scalar WHERE key = 'max_attempts')
                  THEN false
             WHEN i.needs_retry IS NOT NULL THEN i.needs_retry
-            WHEN i.base_retry AND EXISTS (SELECT 1 FROM policy_skip s
-                                          WHERE s.condition = i.condition
-                                            AND s.app IN ('*', i.app_)) THEN false
+            WHEN i.base_retry AND (sk_app.condition IS NOT NULL
+                                   OR sk_all.condition IS NOT NULL) THEN false
             ELSE i.base_retry END AS expected_retry,
        coalesce(i.max_attempt > i.attempt, false) AS retried
 FROM impact i
 LEFT JOIN _rp_errclass ec ON (i.exc_type IS NOT NULL OR i.exc_message IS NOT NULL)
                          AND ec.k_exc = coalesce(i.exc_type, '')
                          AND ec.k_msg = coalesce(i.exc_message, '')
-LEFT JOIN _rp_rseen mt ON mt.runner_id = i.runner_id;
+LEFT JOIN _rp_rseen mt ON mt.runner_id = i.runner_id
+-- skip conditions as plain joins (a correlated EXISTS made DuckDB materialise every row)
+LEFT JOIN (SELECT DISTINCT app, condition FROM policy_skip) sk_app
+       ON sk_app.condition = i.condition AND sk_app.app = i.app_
+LEFT JOIN (SELECT DISTINCT condition FROM policy_skip WHERE app = '*') sk_all
+       ON sk_all.condition = i.condition;
 
 CREATE OR REPLACE TEMP TABLE _rp_term AS
 SELECT event_id, ts, runner_id, request_id, reason FROM events
@@ -207,9 +211,13 @@ u AS (
                     WHEN error_type = 'request_timeout' THEN 'request_timeout'
                     WHEN answer_event = 'attempt.failed' THEN 'connection_error'
                     ELSE 'status_' || status END END AS termination_reason,
-           r.completed_at, r.cancel IS NOT NULL OR r.disconnect IS NOT NULL AS cancelled_,
-           epoch(r.completed_at) >= epoch(r.received_at) + r.recv.deadline_s AS deadline_passed
-    FROM t LEFT JOIN _rp_recv r USING (request_id)
+           r.completed_at, coalesce(r.cancelled_, false) AS cancelled_, r.deadline_passed
+    FROM t
+    LEFT JOIN (  -- flat columns, not _rp_recv's structs, through the join
+        SELECT request_id, completed_at,
+               cancel IS NOT NULL OR disconnect IS NOT NULL AS cancelled_,
+               epoch(completed_at) >= epoch(received_at) + recv.deadline_s AS deadline_passed
+        FROM _rp_recv) r USING (request_id)
 )
 SELECT u.* EXCLUDE (runner_terminated_, terminated_at_, logged_reason, logged_term_at,
                     inferred, completed_at, cancelled_, deadline_passed, max_attempt,
