@@ -264,6 +264,33 @@ def iter_records(
             yield line_no, record
 
 
+def iter_timestamped(
+    lines: Iterable[str], keys: tuple[str, ...], ts_key: str
+) -> Iterator[tuple[int, dict[str, Any], datetime, bool] | Rejected]:
+    """:func:`iter_records`, keeping only objects with a valid timestamp under ``ts_key``.
+
+    Yields ``(line_no, record, ts, naive)``, or :class:`Rejected` with the reason (not an object,
+    missing ts, or the timestamp's own error).
+    """
+    for item in iter_records(lines, keys):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        line_no, record = item
+        if not isinstance(record, dict):
+            yield Rejected(line_no, compact(record), "not an object")
+            continue
+        if record.get(ts_key) in (None, ""):
+            yield Rejected(line_no, compact(record), "missing ts")
+            continue
+        try:
+            ts, naive = parse_ts(record[ts_key])
+        except TimestampError as exc:
+            yield Rejected(line_no, compact(record), str(exc))
+            continue
+        yield line_no, record, ts, naive
+
+
 def _locate_elements(
     text: str, lines: _Lines, start: int, end: int, key: str | None, elements: list[Any]
 ) -> Iterator[tuple[int, Any]]:

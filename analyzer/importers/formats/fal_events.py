@@ -27,12 +27,9 @@ from analyzer.importers.formats.base import (
     ParseContext,
     Rejected,
     Row,
-    TimestampError,
     as_str,
-    compact,
-    iter_records,
+    iter_timestamped,
     make_row,
-    parse_ts,
 )
 
 NAME = "fal_events"
@@ -68,22 +65,11 @@ def termination_reason(text: str | None) -> str | None:
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Map every app event; records without a valid ``created_at`` are rejected."""
-    for item in iter_records(lines, ("items", "events")):
+    for item in iter_timestamped(lines, ("items", "events"), "created_at"):
         if isinstance(item, Rejected):
             yield item
             continue
-        line_no, record = item
-        if not isinstance(record, dict):
-            yield Rejected(line_no, compact(record), "not an object")
-            continue
-        if record.get("created_at") in (None, ""):
-            yield Rejected(line_no, compact(record), "missing ts")
-            continue
-        try:
-            ts, naive = parse_ts(record["created_at"])
-        except TimestampError as exc:
-            yield Rejected(line_no, compact(record), str(exc))
-            continue
+        line_no, record, ts, naive = item
         yield _map(record, line_no, ts, naive)
 
 

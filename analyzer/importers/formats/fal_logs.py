@@ -26,12 +26,10 @@ from analyzer.importers.formats.base import (
     ParseContext,
     Rejected,
     Row,
-    TimestampError,
     as_str,
     compact,
-    iter_records,
+    iter_timestamped,
     make_row,
-    parse_ts,
 )
 from analyzer.importers.formats.tracebacks import parse_traceback, sdk_status, traceback_text
 
@@ -56,22 +54,11 @@ def sniff(head: str) -> bool:
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Map every log record; records without a valid timestamp are rejected."""
-    for item in iter_records(lines, ("items", "logs")):
+    for item in iter_timestamped(lines, ("items", "logs"), "timestamp"):
         if isinstance(item, Rejected):
             yield item
             continue
-        line_no, record = item
-        if not isinstance(record, dict):
-            yield Rejected(line_no, compact(record), "not an object")
-            continue
-        if record.get("timestamp") in (None, ""):
-            yield Rejected(line_no, compact(record), "missing ts")
-            continue
-        try:
-            ts, naive = parse_ts(record["timestamp"])
-        except TimestampError as exc:
-            yield Rejected(line_no, compact(record), str(exc))
-            continue
+        line_no, record, ts, naive = item
         yield from _map_record(record, line_no, ts, naive)
 
 
