@@ -8,7 +8,6 @@ documented table must be documented; a table the pipeline creates must be docume
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -35,20 +34,8 @@ def documented() -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def actual(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
-    cache = tmp_path_factory.getbasetemp() / "analyzer-cache"
-    cache.mkdir(exist_ok=True)
-    old = os.environ.get("ANALYZER_CACHE_DIR")
-    os.environ["ANALYZER_CACHE_DIR"] = str(cache)
-    try:
-        from analyzer.api.database import sample_db_path
-
-        path = sample_db_path()
-    finally:
-        if old is None:
-            os.environ.pop("ANALYZER_CACHE_DIR", None)
-        else:
-            os.environ["ANALYZER_CACHE_DIR"] = old
+def actual(sample_db_path: Path) -> dict[str, dict[str, str]]:
+    path = sample_db_path
     con = duckdb.connect(str(path), read_only=True)
     try:
         rows = con.execute(
