@@ -36,7 +36,17 @@ _SAMPLE_LOCK = threading.Lock()
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # Code whose changes invalidate the cached sample database.
-_CODE_PARTS = ("importers", "replay", "rules", "analysis", "analysis.py", "store.py", "events.py")
+_CODE_PARTS = (
+    "importers",
+    "replay",
+    "rules",
+    "analysis",
+    "analysis.py",
+    "classify.py",
+    "config.py",
+    "store.py",
+    "events.py",
+)
 
 
 def sample_logs_dir() -> Path:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from analyzer.classify import CLASS_ORDER, DEFAULT_PATTERNS
 from analyzer.errors import AnalyzerError
 
 POLICY_VERSION = "1"
@@ -124,53 +125,25 @@ def _default_failures() -> dict[str, FailureRule]:
 
 
 def _default_error_classes() -> list[ErrorClass]:
-    """Ordered: the first class that matches wins; no match = ``ordinary``."""
+    """Ordered: the first class that matches wins; no match = ``ordinary``.
+
+    Derived from :data:`analyzer.classify.DEFAULT_PATTERNS`, the one list the rules use too.
+    """
     return [
         ErrorClass(
-            name="gpu_fault",
+            name=name,
             exc_type_patterns=[
-                r"OutOfMemory",
-                r"^(torch\.)?cuda\.",
-                r"CUDA\w*(Error|Exception)",
-                r"GPU\w*(Error|Exception)",
-                r"NCCL\w*(Error|Exception)",
-                r"cuDNN\w*(Error|Exception)",
-                r"cuBLAS\w*(Error|Exception)",
+                p.pattern
+                for p in DEFAULT_PATTERNS
+                if p.error_class == name and p.field == "exc_type"
             ],
             message_patterns=[
-                r"out of memory",
-                r"CUDA error",
-                r"CUDA driver",
-                r"cuDNN error|CUDNN_STATUS_",
-                r"NCCL error|ncclInternalError|ncclSystemError",
-                r"cuBLAS error|CUBLAS_STATUS_",
-                r"NVML|driver (error|fault|failure)",
-                r"device-side assert",
-                r"illegal memory access",
-                r"(corrupted|illegal) (memory|model|cuda|gpu) ?state|state (is )?corrupted",
-                r"ECC error|Xid",
+                p.pattern
+                for p in DEFAULT_PATTERNS
+                if p.error_class == name and p.field == "message"
             ],
-        ),
-        ErrorClass(
-            name="rate_limit",
-            exc_type_patterns=[r"RateLimit", r"TooManyRequests", r"Quota"],
-            message_patterns=[r"rate.?limit", r"\b429\b", r"too many requests", r"quota"],
-        ),
-        ErrorClass(
-            name="upstream_timeout",
-            exc_type_patterns=[r"Timeout", r"TimedOut"],
-            message_patterns=[r"timed out", r"deadline exceeded"],
-        ),
-        ErrorClass(
-            name="bad_input",
-            exc_type_patterns=[
-                r"ValidationError",
-                r"^(builtins\.)?(ValueError|KeyError|TypeError)$",
-                r"FieldException",
-                r"BadRequest",
-            ],
-            message_patterns=[r"invalid", r"missing field", r"must be", r"validation"],
-        ),
+        )
+        for name in CLASS_ORDER
     ]
 
 
