@@ -10,7 +10,8 @@ A format is any object with these members (the :class:`Format` protocol)::
         # head = the first 64 KiB of the file, decompressed; True if this format reads it
     def import_file(self, con, path: Path, ctx: ImportContext) -> FileResult: ...
         # insert the file's events/rejected rows (already inside a transaction), set
-        # ctx.content_hash if the format computes it, return the counts
+        # ctx.content_hash if the format computes it, return the counts; a format reading
+        # very large files may call ctx.checkpoint(...) to commit its progress
 
 Plug a new format in with :func:`register` (detection tries formats in registration order,
 the native format first), or force one with ``import_paths(..., fmt=NAME)`` /
@@ -20,7 +21,7 @@ allocates ``event_id``, redacts secrets, fills provenance and returns the counts
 
 :func:`analyzer.importers.import_paths` does the rest for every format: path expansion,
 decompression, the ``imports`` bookkeeping (unchanged files are skipped), one transaction per
-file, and the summary.
+file (or per progress checkpoint), and the summary.
 """
 
 from __future__ import annotations
