@@ -1,7 +1,7 @@
 """An independent, plain-Python reading of simulated logs by the semantics' firing conditions.
 
 Used by the tests to check that the simulator's ground truth is exact: every rule condition of
-``/work/prompts/semantics.md`` evaluated directly on the written files (runner clocks aligned by
+``docs/ground-truth.md`` evaluated directly on the written files (runner clocks aligned by
 the causal pairs dispatch -> handler.started), compared with ``_ground_truth.jsonl``. It also
 reports *margins*: healthy values that come close to a threshold (a clock-skew or rounding
 error away from firing), which the simulator must avoid.
