@@ -53,7 +53,7 @@ class TextFormatter(Formatter):
             usd = sum(f.cost.cost_usd for f in fs)
             cost = f"{gpu:,.0f} GPU-s, {_money(usd)}"
             if killed:
-                cost = f"{killed} runners killed, " + cost
+                cost = f"{killed} runner{'' if killed == 1 else 's'} killed, " + cost
             noun = "finding" if len(fs) == 1 else "findings"
             more = f", {len(fs) - examples} more" if len(fs) > examples else ""
             lines.append(
@@ -76,7 +76,9 @@ class TextFormatter(Formatter):
         killed = sum(f.cost.runners_killed for f in report.findings)
         usd = sum(f.cost.cost_usd for f in report.findings)
         gpu = sum(f.cost.gpu_seconds for f in report.findings)
-        lines.append(f"cost: {killed} runners killed, {gpu:,.0f} GPU-s, {_money(usd)}")
+        lines.append(
+            f"cost: {killed} runner{'' if killed == 1 else 's'} killed, {gpu:,.0f} GPU-s, {_money(usd)}"
+        )
         if report.baseline_suppressed:
             lines.append(f"{report.baseline_suppressed} known findings hidden by the baseline")
         if report.allowed:
