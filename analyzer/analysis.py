@@ -76,8 +76,13 @@ def selected_rules(config: Config, policy: Policy | None = None) -> list[Selecte
 def _policy_defaults(
     rule: type[Rule], values: dict[str, Any], policy: Policy | None
 ) -> dict[str, Any]:
-    if policy is not None and rule.code == "R004" and values.get("max_attempts") is None:
+    """Options a rule takes from the platform policy unless the configuration sets them."""
+    if policy is None:
+        return values
+    if rule.code == "R004" and values.get("max_attempts") is None:
         values["max_attempts"] = policy.max_attempts
+    if rule.code == "S001" and values.get("legitimate_classes") is None:
+        values["legitimate_classes"] = list(policy.legitimate_503_classes)
     return values
 
 

@@ -32,6 +32,14 @@ ATTEMPT_EVIDENCE = (
 SIGNATURE = "concat_ws(' ', a.status::VARCHAR, a.exc_type)"
 
 
+class S001Options(RuleOptions):
+    legitimate_classes: list[str] | None = Field(
+        default=None,
+        description="error classes for which a 503 is right (None: the policy's "
+        "legitimate_503_classes, gpu_fault by default)",
+    )
+
+
 class S001(Rule):
     """An attempt answered 503 for an ordinary error, and the runner was (or would be) killed.
 
@@ -65,6 +73,7 @@ class S001(Rule):
     code = "S001"
     name = "status.503-for-ordinary-error"
     severity = "error"
+    Options = S001Options
 
     def sql(self, options: Any) -> tuple[str, list[Any]]:
         return (
@@ -82,11 +91,11 @@ class S001(Rule):
               {SIGNATURE} AS signature
             FROM attempts a {CLASS_JOIN}
             LEFT JOIN runners r ON r.runner_id = a.runner_id
-            WHERE a.status = 503 AND ec.error_class <> 'gpu_fault'
+            WHERE a.status = 503 AND NOT list_contains(?::VARCHAR[], ec.error_class)
               AND a.stop_runner IS DISTINCT FROM false
               AND (a.runner_terminated OR coalesce(a.expected_runner_impact = 'terminated', true))
             """,
-            [],
+            [options.legitimate_classes or ["gpu_fault"]],
         )
 
 
