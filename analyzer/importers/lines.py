@@ -1,13 +1,16 @@
-"""Stream a file as chunks of numbered lines (Arrow tables), hashing the bytes read.
+"""Stream a file as chunks of numbered lines (Arrow record batches), hashing the bytes read.
 
-Lines are never turned into Python objects one by one: each block of bytes is decoded once
-(invalid UTF-8 becomes U+FFFD, so such a line is kept, usually rejected as not JSON) and
-split into lines by Arrow's vectorised ``split_pattern``; line numbers are a NumPy range.
-A block always ends on a line boundary (the partial tail is carried to the next block).
+Lines are never turned into Python objects one by one. Each block of bytes is read straight
+into a NumPy buffer (``readinto``, no intermediate ``bytes``), NumPy finds the newlines, and
+the block becomes an Arrow ``large_string`` array *over the same memory* (offsets only), with
+line numbers from ``np.arange``. A block always ends on a line boundary (the partial tail is
+carried to the next block). Invalid UTF-8 becomes U+FFFD (the line is kept, usually rejected
+as not JSON); a block of pure ASCII skips that check.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,13 +20,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analyzer.importers.redact import SCHEME_HINTS
-
 if TYPE_CHECKING:
     from hashlib import _Hash
 
 CHUNK_BYTES = 32 * 1024 * 1024
 HASH_NAME = "sha256"
+LINES_SCHEMA = pa.schema([("line_no", pa.int64()), ("line", pa.large_string())])
+_BOM = b"\xef\xbb\xbf"
 
 
 def new_hasher() -> _Hash:
@@ -32,12 +35,17 @@ def new_hasher() -> _Hash:
 
 @dataclass
 class LineChunk:
-    """Consecutive lines ``first_line .. first_line + len - 1`` of a file."""
+    """Consecutive lines ``first_line .. first_line + count - 1`` of a file.
 
-    table: pa.Table  # columns line_no (int64), line (large_string), hint (bool)
+    ``table`` holds the non-blank ones (blank lines are counted in ``count`` but dropped).
+    ``start_offset``/``end_offset`` are relative to where the reader started.
+    """
+
+    table: pa.Table  # columns line_no (int64), line (large_string)
     first_line: int
     count: int
     nbytes: int
+    start_offset: int = 0
     end_offset: int = 0
     hash_state: _Hash | None = None
 
@@ -51,6 +59,7 @@ class LineReader:
     updated with the bytes of every chunk handed out; each chunk carries the offset just past
     its last line (``end_offset``, relative to where reading started) and a copy of the hash
     state at that point (``hash_state``), so a caller can record how far it got.
+    ``strip_bom``: drop a UTF-8 byte order mark at the start (only where a file starts).
     """
 
     stream: BinaryIO
@@ -58,130 +67,117 @@ class LineReader:
     limit: int | None = None
     hasher: _Hash | None = None
     chunk_bytes: int = CHUNK_BYTES
+    strip_bom: bool = True
     bytes_read: int = 0
     consumed: int = 0  # bytes of whole lines handed out so far
     lines_read: int = 0
-    _strip_bom: bool = field(default=True, repr=False)
+    _eof: bool = field(default=False, repr=False)
 
-    def _read(self, n: int) -> bytes:
+    def _fill(self, view: memoryview) -> int:
+        """Read into ``view`` until it is full or the input ends; the bytes read."""
+        want = len(view)
         if self.limit is not None:
-            n = min(n, self.limit - self.bytes_read)
-            if n <= 0:
-                return b""
-        data = self.stream.read(n)
-        self.bytes_read += len(data)
-        return data
+            want = max(0, min(want, self.limit - self.bytes_read))
+        got = 0
+        while got < want and not self._eof:
+            n = self.stream.readinto(view[got:want])  # type: ignore[attr-defined]
+            if not n:
+                self._eof = True
+                break
+            got += n
+        self.bytes_read += got
+        if self.limit is not None and self.bytes_read >= self.limit:
+            self._eof = True
+        return got
 
     def chunks(self) -> Iterator[LineChunk]:
-        carry = b""
+        carry = np.empty(0, dtype=np.uint8)
         next_line = self.first_line
+        size = self.chunk_bytes
         while True:
-            block = self._read(self.chunk_bytes)
-            at_eof = not block
-            data = carry + block
-            if not at_eof:
-                cut = data.rfind(b"\n")
-                if cut < 0:  # a line longer than a block: keep reading
-                    carry = data
+            buf = np.empty(len(carry) + size, dtype=np.uint8)
+            buf[: len(carry)] = carry
+            got = self._fill(buf[len(carry) :].data)
+            total = len(carry) + got
+            if total == 0:
+                return
+            newlines = np.flatnonzero(buf[:total] == 10)
+            if not self._eof:
+                if len(newlines) == 0:  # a line longer than a block: keep reading
+                    carry = buf[:total]
+                    size = max(size, total)
                     continue
-                carry = data[cut + 1 :]
-                data = data[: cut + 1]
+                cut = int(newlines[-1]) + 1
+                carry = buf[cut:total].copy()
             else:
-                carry = b""
-                if not data:
-                    return
+                cut = total
+                carry = np.empty(0, dtype=np.uint8)
+            data = buf[:cut]
             if self.hasher is not None:
-                self.hasher.update(data)
-            self.consumed += len(data)
-            chunk = self._to_chunk(data, next_line)
+                self.hasher.update(data.data)
+            chunk = self._to_chunk(data, newlines, next_line)
+            chunk.start_offset = self.consumed
+            self.consumed += cut
             chunk.end_offset = self.consumed
             chunk.hash_state = self.hasher.copy() if self.hasher is not None else None
             next_line += chunk.count
             self.lines_read += chunk.count
             yield chunk
-            if at_eof:
+            if self._eof and len(carry) == 0:
                 return
 
-    def _to_chunk(self, data: bytes, first_line: int) -> LineChunk:
-        if self._strip_bom:
-            self._strip_bom = False
-            if data.startswith(b"\xef\xbb\xbf"):
-                data = data[3:]
-        return make_chunk(data, first_line)
+    def _to_chunk(self, data: np.ndarray, newlines: np.ndarray, first_line: int) -> LineChunk:
+        skip = 0
+        if self.strip_bom:
+            self.strip_bom = False
+            if bytes(data[:3]) == _BOM:
+                skip = 3
+        return make_chunk(data, first_line, newlines=newlines, skip=skip)
 
 
 def empty_lines() -> pa.Table:
     """A chunk table with no lines."""
-    return pa.table(
-        {
-            "line_no": pa.array([], pa.int64()),
-            "line": pa.array([], pa.large_string()),
-            "hint": pa.array([], pa.bool_()),
-        }
-    )
-
-
-_HINT_BYTES = np.frombuffer(
-    "".join(sorted(h for h in SCHEME_HINTS if len(h) == 1)).encode(), dtype=np.uint8
-)
-_HINT_WORDS = tuple(h.encode() for h in SCHEME_HINTS if len(h) > 1)
-
-
-def scheme_hints(data: bytes, buf: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Per line: whether it contains one of :data:`~analyzer.importers.redact.SCHEME_HINTS`.
-
-    Vectorised over the whole block (NumPy for the single characters, ``bytes.find`` for the
-    rare words), so the SQL redaction only looks at the lines that may need it.
-    """
-    count = len(offsets) - 1
-    mask = np.zeros(len(buf), dtype=bool)
-    for byte in _HINT_BYTES:
-        mask |= buf == byte
-    hits = np.flatnonzero(mask)
-    extra: list[int] = []
-    for word in _HINT_WORDS:
-        pos = data.find(word)
-        while pos >= 0:
-            extra.append(pos)
-            pos = data.find(word, pos + 1)
-    if extra:
-        hits = np.concatenate([hits, np.array(extra, dtype=np.int64)])
-    flags = np.zeros(count, dtype=bool)
-    if len(hits):
-        flags[np.searchsorted(offsets, hits, side="right") - 1] = True
-    return flags
+    return LINES_SCHEMA.empty_table()
 
 
 _WHITESPACE = np.array([9, 10, 11, 12, 13, 32], dtype=np.uint8)
 
 
-def make_chunk(data: bytes, first_line: int) -> LineChunk:
+def make_chunk(
+    data: np.ndarray | bytes,
+    first_line: int,
+    *,
+    newlines: np.ndarray | None = None,
+    skip: int = 0,
+) -> LineChunk:
     """Split ``data`` (whole lines) into an Arrow table of its non-blank lines.
 
     The line strings are zero-copy views into ``data`` (offsets found with NumPy); each keeps
     its trailing newline. Blank lines (only whitespace) are dropped but still counted, so
-    line numbers stay those of the file.
+    line numbers stay those of the file. ``newlines`` (positions of ``\\n`` in ``data``) may be
+    given when already known; ``skip`` bytes at the start are left out of the first line.
     """
-    nbytes = len(data)
-    if not data:
+    buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
+    nbytes = len(buf)
+    if nbytes == 0:
         return LineChunk(table=empty_lines(), first_line=first_line, count=0, nbytes=0)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:  # keep the line; bad bytes become U+FFFD
-        data = data.decode("utf-8", errors="replace").encode("utf-8")
-    buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10) + 1
-    if len(ends) == 0 or ends[-1] != len(buf):
-        ends = np.append(ends, len(buf))  # a last line without a newline
-    count = len(ends)
+    if buf.max() >= 0x80:
+        try:
+            codecs.decode(buf.data, "utf-8")
+        except UnicodeDecodeError:  # keep the line; bad bytes become U+FFFD
+            fixed = codecs.decode(buf.data, "utf-8", errors="replace").encode("utf-8")
+            return make_chunk(fixed, first_line, skip=skip)
+    if newlines is None:
+        newlines = np.flatnonzero(buf == 10)
+    count = len(newlines) + (0 if len(newlines) and newlines[-1] == nbytes - 1 else 1)
     offsets = np.empty(count + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[1:] = ends
-    lines = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
-    numbers = np.arange(first_line, first_line + count, dtype=np.int64)
-    starts = offsets[:-1]
-    maybe_blank = np.flatnonzero(np.isin(buf[starts], _WHITESPACE))
-    table = pa.table({"line_no": numbers, "line": lines, "hint": scheme_hints(data, buf, offsets)})
+    offsets[0] = skip
+    offsets[1 : len(newlines) + 1] = newlines + 1
+    offsets[-1] = nbytes  # a last line without a newline (or the same end again)
+    lines = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(buf))
+    numbers = pa.array(np.arange(first_line, first_line + count, dtype=np.int64))
+    table = pa.Table.from_arrays([numbers, lines], schema=LINES_SCHEMA)
+    maybe_blank = np.flatnonzero(np.isin(buf[offsets[:-1].clip(max=nbytes - 1)], _WHITESPACE))
     if len(maybe_blank):
         trimmed = pc.utf8_trim_whitespace(lines.take(pa.array(maybe_blank)))
         blank = maybe_blank[np.asarray(pc.equal(trimmed, "").to_numpy(zero_copy_only=False))]

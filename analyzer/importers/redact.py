@@ -60,8 +60,8 @@ _SCHEME_REPLACEMENT = r"\1\2" + REDACTED
 _QUERY_REPLACEMENT = r"\1=" + REDACTED
 
 # case-sensitive substrings at least one of which any text matched by rules 2-3 contains
-# ("K" for Key/KEY, "=" for the query style): few, so the pre-filter stays cheap
-SCHEME_HINTS = ("earer", "EARER", "K", "=")
+# (every query-style name ends with key, token, passwd/password or secret before its "=")
+SCHEME_HINTS = ("earer", "EARER", "Key", "KEY", "key=", "token=", "passw", "secret=")
 # case-insensitive words at least one of which any text matched by rule 1 contains
 _KEY_HINT = r"(?i)auth|key|token|secret|passw|cookie|credential|session"
 _ANY_HINT = r"(?i)auth|key|token|secret|passw|cookie|credential|session|bearer"

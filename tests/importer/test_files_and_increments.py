@@ -159,19 +159,19 @@ def test_long_import_commits_progress_and_resumes(
     from analyzer.importers import native
 
     monkeypatch.setattr(native, "CHUNK_BYTES", 2_000)  # ~8 lines per chunk
-    monkeypatch.setattr(native, "COMMIT_EVERY_CHUNKS", 2)
+    monkeypatch.setattr(native, "SEGMENT_CHUNKS", 2)  # one INSERT and commit per 2 chunks
     path = write_lines(tmp_path / "long.jsonl", [*_lines(60), "bad", *_lines(40, start=60)])
     con = fresh(tmp_path)
     calls = {"n": 0}
-    real = native._import_chunk
+    real = native._insert_segment
 
-    def failing(*args: object, **kwargs: object) -> None:
+    def failing(*args: object, **kwargs: object) -> int:
         calls["n"] += 1
         if calls["n"] == 6:
             raise OSError("disk on fire")
-        real(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(native, "_import_chunk", failing)
+    monkeypatch.setattr(native, "_insert_segment", failing)
     with pytest.raises(InputUnreadableError, match="disk on fire"):
         import_paths(con, [path])
     (committed,) = rows(con, "SELECT count(*) FROM events")[0]
@@ -180,7 +180,7 @@ def test_long_import_commits_progress_and_resumes(
     (bad,) = rows(con, "SELECT count(*) FROM rejected")[0]
     assert 0 < size < path.stat().st_size and lines == committed + bad
 
-    monkeypatch.setattr(native, "_import_chunk", real)
+    monkeypatch.setattr(native, "_insert_segment", real)
     summary = import_paths(con, [path])  # resumes after the last checkpoint
     assert summary.files[0].status == "appended"
     assert rows(con, "SELECT count(*), count(DISTINCT line_no) FROM events") == [(100, 100)]
