@@ -135,9 +135,15 @@ def _reason_expr() -> str:
 
 
 def _good_expr() -> str:
-    """True for a line with no problem. A CASE, not a bare boolean: DuckDB would push a
-    bare filter below the projection and parse the JSON once per condition (5x slower)."""
-    return "CASE " + " ".join(f"WHEN {c} THEN false" for c, _ in _checks()[1:]) + " ELSE true END"
+    """True for a line with no problem.
+
+    DuckDB pushes a filter down through the projections below it by inlining what they
+    compute: a bare boolean would parse the JSON once per condition (5x slower), a CASE still
+    computes the timestamp and the casts twice. ``random()`` is volatile, which stops the
+    pushdown: the filter stays on top and reuses the columns (about 10% less CPU).
+    """
+    checks = " ".join(f"WHEN {c} THEN false" for c, _ in _checks()[1:])
+    return f"(CASE {checks} ELSE true END) AND random() >= 0.0"
 
 
 def _typed_query(extra_columns: str) -> str:
@@ -158,7 +164,9 @@ WITH lines AS (
 ), typed AS (
     SELECT *,
         {_TS_EXPR} AS ts_value,
-        {casts}
+        {casts},
+        CASE WHEN j IS NOT NULL AND len(json_keys(line)) > {_PRESENT}
+            THEN nullif(json_merge_patch(line, {_lit(_REMOVE_KNOWN)}), '{{}}') END AS unknown
     FROM objects
 )
 SELECT
@@ -170,9 +178,7 @@ SELECT
     {", ".join(_output_columns())},
     {_TS} AS ts_raw,
     {_TS_NAIVE} AS ts_naive,
-    CASE WHEN j IS NOT NULL AND len(json_keys(line)) > {_PRESENT}
-        THEN {key_redact_sql(f"nullif(json_merge_patch(line, {_lit(_REMOVE_KNOWN)}), '{{}}')")}
-        END AS extra
+    {key_redact_sql("unknown")} AS extra
 FROM typed
 """
 
