@@ -4,8 +4,9 @@ One JSON object per line. Every event has ``ts``, ``source`` and ``event``; the 
 fields depend on the event. Unknown fields are allowed (``extra="allow"``) and unknown
 event names validate as :class:`GenericEvent`, so newer writers never break older readers.
 
-``FIELD_TYPES`` is the single list of known fields and their SQL types; the store's
-``events`` table and the importer's type checks are derived from it.
+``FIELD_TYPES`` (defined in :mod:`analyzer.fields`, re-exported here) is the single list of
+known fields and their SQL types; the store's ``events`` table and the importer's type checks
+are derived from it.
 """
 
 from __future__ import annotations
@@ -16,73 +17,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 1
+from analyzer.fields import FIELD_TYPES as FIELD_TYPES  # re-exported: part of this module's API
+from analyzer.fields import FORMAT_VERSION, KNOWN_EVENTS
+from analyzer.fields import GATEWAY_EVENTS as GATEWAY_EVENTS
+from analyzer.fields import RUNNER_EVENTS as RUNNER_EVENTS
 
 Source = Literal["gateway", "runner"]
 Timestamp = datetime | float
 """RFC 3339 string (offset optional; none means UTC) or Unix seconds (fractions allowed)."""
-
-# Every known field of the native format with its DuckDB type. Order = column order.
-FIELD_TYPES: dict[str, str] = {
-    "ts": "TIMESTAMPTZ",
-    "source": "VARCHAR",
-    "event": "VARCHAR",
-    "app": "VARCHAR",
-    "endpoint": "VARCHAR",
-    "request_id": "VARCHAR",
-    "runner_id": "VARCHAR",
-    "attempt": "INTEGER",
-    "message": "VARCHAR",
-    "mode": "VARCHAR",
-    "deadline_s": "DOUBLE",
-    "no_retry": "BOOLEAN",
-    "status": "INTEGER",
-    "error_type": "VARCHAR",
-    "needs_retry": "BOOLEAN",
-    "stop_runner": "BOOLEAN",
-    "reason": "VARCHAR",
-    "ok": "BOOLEAN",
-    "machine_type": "VARCHAR",
-    "exc_type": "VARCHAR",
-    "outcome": "VARCHAR",
-    "child_id": "VARCHAR",
-    "kind": "VARCHAR",
-    "name": "VARCHAR",
-    "resource_id": "VARCHAR",
-    "level": "VARCHAR",
-}
-
-GATEWAY_EVENTS = (
-    "request.received",
-    "attempt.dispatched",
-    "attempt.finished",
-    "attempt.failed",
-    "request.requeued",
-    "request.cancel_requested",
-    "request.cancel_forwarded",
-    "request.client_disconnected",
-    "request.completed",
-    "runner.health_check",
-    "runner.terminated",
-)
-RUNNER_EVENTS = (
-    "runner.started",
-    "runner.ready",
-    "runner.setup_failed",
-    "runner.stopped",
-    "handler.started",
-    "handler.finished",
-    "handler.error",
-    "handler.cancelled",
-    "cancel.received",
-    "child.started",
-    "child.finished",
-    "child.cancelled",
-    "resource.acquired",
-    "resource.released",
-    "log",
-)
-KNOWN_EVENTS = GATEWAY_EVENTS + RUNNER_EVENTS
 
 AttemptFailure = Literal[
     "request_timeout",

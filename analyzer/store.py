@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from analyzer.errors import DatabaseLockedError, InputUnreadableError
-from analyzer.events import FIELD_TYPES
+from analyzer.fields import FIELD_TYPES
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = "analyzer.duckdb"

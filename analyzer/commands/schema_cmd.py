@@ -6,8 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from analyzer.events import json_schema
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -19,5 +17,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.events import json_schema  # pydantic: imported only for this command
+
     print(json.dumps(json_schema(), indent=2))
     return 0

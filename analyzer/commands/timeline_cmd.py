@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import AnalyzerError, InputNotFoundError
-from analyzer.replay import ensure_replayed, load_policy
 from analyzer.store import DEFAULT_DB, connect
 
 
@@ -53,6 +52,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.replay import ensure_replayed, load_policy  # only for this command
+
     if args.db != ":memory:" and not Path(args.db).exists():
         raise InputNotFoundError(f"database not found: {args.db} (run `analyzer import` first)")
     policy = load_policy(args.policy) if args.policy else None

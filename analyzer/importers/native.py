@@ -32,11 +32,16 @@ from typing import TYPE_CHECKING
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from analyzer.errors import InputUnreadableError
 from analyzer.importers import native_sql
-from analyzer.importers.lines import CHUNK_BYTES, LINES_SCHEMA, LineChunk, LineReader
+from analyzer.importers.lines import (
+    CHUNK_BYTES,
+    LINES_SCHEMA,
+    LineChunk,
+    LineReader,
+    int64_array,
+)
 from analyzer.importers.paths import READ_ERRORS, is_compressed, open_binary
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
 from analyzer.store import MAX_RAW_CHARS, next_event_id
@@ -203,7 +208,8 @@ class _Source:
 def _new_lines(table: pa.Table, skip_before: int) -> pa.Table:
     """The lines of ``table`` from line ``skip_before`` on (all of them if 0)."""
     if skip_before and len(table) and table["line_no"][0].as_py() < skip_before:
-        return table.filter(pc.greater_equal(table["line_no"], skip_before))
+        numbers = table["line_no"].to_numpy()
+        return table.take(int64_array(np.flatnonzero(numbers >= skip_before)))
     return table
 
 

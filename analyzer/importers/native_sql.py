@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from analyzer.events import FIELD_TYPES, KNOWN_EVENTS
+from analyzer.fields import FIELD_TYPES, KNOWN_EVENTS
 from analyzer.importers.redact import key_redact_sql, redact_sql, scheme_redact_sql
 from analyzer.store import quote_identifier as q
 

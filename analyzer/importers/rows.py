@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from analyzer.events import FIELD_TYPES, KNOWN_EVENTS
+from analyzer.fields import FIELD_TYPES, KNOWN_EVENTS
 from analyzer.importers.redact import redact_sql
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
 from analyzer.store import MAX_RAW_CHARS, next_event_id

@@ -21,7 +21,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from analyzer.events import FIELD_TYPES
+from analyzer.fields import FIELD_TYPES
 
 Row = dict[str, Any]
 """One mapped event: native fields + line_no, ts_raw, ts_naive, extra, inferred."""
