@@ -14,10 +14,11 @@ line range it read. On the next import of the same path:
   and the whole file is imported again from line 1, so provenance (file, line) always points
   into the current content.
 
-A long import commits every few hundred thousand lines with an ``imports`` row recording how
-far it got (bounded memory: DuckDB keeps a transaction's rows in memory until it commits).
-If it is interrupted, what was committed stays, and the next import of the file resumes
-after it (plain files) or replaces it (compressed files: the recorded hash is ``partial``).
+A long import commits after every segment of the file (about 512 MiB of input, one INSERT
+statement each) with an ``imports`` row recording how far it got (bounded memory: DuckDB
+keeps a transaction's rows in memory until it commits). If it is interrupted, what was
+committed stays, and the next import of the file resumes after it (plain files) or replaces
+it (compressed files: the recorded hash is ``partial``).
 """
 
 from __future__ import annotations

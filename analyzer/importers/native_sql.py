@@ -1,16 +1,23 @@
-"""The SQL that turns a chunk of raw lines into typed events and rejected lines.
+"""The SQL that turns raw lines into typed events and rejected lines.
 
-Input: a relation ``chunk_lines(line_no BIGINT, line VARCHAR, hint BOOLEAN)``, one row per
-non-blank line of the file (``hint``: the line may hold an authorization scheme or a
-query-style secret, see :func:`analyzer.importers.lines.scheme_hints`) (a line may still end with ``\\n`` or ``\\r\\n``: JSON allows trailing
-whitespace, and only the ``raw`` text of a rejected line is trimmed). :func:`stage_query` is one SELECT
-over it that yields, for every non-blank line, every column of ``events`` (typed), ``_reject_reason``
-(NULL for a good line) and ``_raw`` (the line). Secrets are redacted (:mod:`.redact`): the
-scheme rules on each line before parsing, the key rule on ``extra``, all rules on the raw
-text of rejected lines. Each line is checked by ``json_valid`` and parsed ONCE by ``json_transform`` into a
-struct of VARCHAR (strings unescaped, numbers, booleans, objects and arrays as their JSON
-text); every known field of ``analyzer.events.FIELD_TYPES`` is then cast with plain,
-vectorised casts. A field present (not null) whose cast fails is a wrong type.
+Input: a relation ``chunk_lines(line_no BIGINT, line VARCHAR)``, one row per non-blank line
+of the file (a line may still end with ``\\n`` or ``\\r\\n``: JSON allows trailing whitespace,
+and only the ``raw`` text of a rejected line is trimmed). Two SELECTs over it share every
+expression (:func:`_typed_query`) and the list of checks (:func:`_checks`):
+
+- :func:`fast_query`, the common path, run over a whole segment of the file: the typed
+  columns of the good lines only;
+- :func:`stage_query`, the precise path, run only over the blocks that had bad lines: every
+  line with ``_reject_reason`` (NULL for a good line, else the first check that failed) and
+  ``_raw`` (the line).
+
+Secrets are redacted (:mod:`.redact`): the scheme rules on each line before parsing (behind
+a cheap ``contains`` pre-filter), the key rule on ``extra``, all rules on the raw text of
+rejected lines. Each line is parsed ONCE by ``json_transform`` into a struct of VARCHAR
+(strings unescaped, numbers, booleans, objects and arrays as their JSON text); every known
+field of ``analyzer.fields.FIELD_TYPES`` is then cast with plain, vectorised casts. A field
+present (not null) whose cast fails is a wrong type. Unknown fields are found by counting
+``json_keys`` against the known fields present; only those lines pay for ``json_merge_patch``.
 
 Type rules (lax for clean values, strict otherwise):
 
