@@ -97,6 +97,9 @@ def typed_expr(name: str, sql_type: str) -> str:
 
 _TS = _v("ts")
 _TS_EXPR = f"coalesce(try_cast({_TS} AS TIMESTAMPTZ), try(to_timestamp(try_cast({_TS} AS DOUBLE))))"
+# the timestamp as written, unless it is an RFC 3339 UTC time ending in "Z": ``ts`` holds that
+# one exactly (to the microsecond). Storing every "...Z" string again cost 15% of the import.
+_TS_RAW = f"CASE WHEN suffix({_TS}, 'Z') THEN NULL ELSE {_TS} END"
 _TS_NAIVE = (
     f"CASE WHEN suffix({_TS}, 'Z') THEN false ELSE coalesce(try_cast({_TS} AS DOUBLE) IS NULL "
     f"AND NOT regexp_matches(trim({_TS}), {_lit(_ZONED)}), false) END"
@@ -183,7 +186,7 @@ SELECT
     {_v("source")} AS source,
     {_v("event")} AS event,
     {", ".join(_output_columns())},
-    {_TS} AS ts_raw,
+    {_TS_RAW} AS ts_raw,
     {_TS_NAIVE} AS ts_naive,
     {key_redact_sql("unknown")} AS extra
 FROM typed
