@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from analyzer import replay
 from analyzer.config import Config, ConfigError
-from analyzer.replay.policy import Policy, default_policy, load_policy
+from analyzer.replay.policy import ErrorClass, Policy, default_policy, load_policy
 from analyzer.rules import REGISTRY, Finding, Rule
 from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.engine import Pricing, SelectedRule, run_rules
@@ -48,7 +48,22 @@ class AnalysisResult:
 
 
 def policy_for(config: Config) -> Policy:
-    return load_policy(config.policy) if config.policy else default_policy()
+    """The policy the replay runs under: the configured file (or the default), with the
+    configuration's ``error-patterns`` tried before its own error classes, so that the
+    replay's ``attempts.error_class`` (which decides whether a termination was needless) and
+    the rules classify an error the same way."""
+    policy = load_policy(config.policy) if config.policy else default_policy()
+    if not config.error_patterns:
+        return policy
+    extra = [
+        ErrorClass(
+            name=p.error_class,
+            exc_type_patterns=[p.pattern] if p.field == "exc_type" else [],
+            message_patterns=[p.pattern] if p.field == "message" else [],
+        )
+        for p in config.error_patterns
+    ]
+    return policy.model_copy(update={"error_classes": [*extra, *policy.error_classes]})
 
 
 def selected_rules(config: Config, policy: Policy | None = None) -> list[SelectedRule]:
@@ -93,8 +108,9 @@ def _fingerprint(config: Config) -> str:
 
 
 def _policy_fingerprint(config: Config) -> str:
-    """What the replay tables depend on: the policy file (and its text)."""
-    only_policy = Config(policy=config.policy)
+    """What the replay tables depend on: the policy file (and its text) and the error
+    patterns of the configuration (they classify ``attempts.error_class``)."""
+    only_policy = Config(policy=config.policy, error_patterns=config.error_patterns)
     return only_policy.fingerprint()
 
 

@@ -160,3 +160,37 @@ def test_check_format_choices_match_the_formatters() -> None:
     from analyzer.store import DEFAULT_DB as STORE_DEFAULT
 
     assert set(FORMAT_NAMES) == set(FORMATTERS) and DEFAULT_DB == STORE_DEFAULT
+
+
+def test_config_error_patterns_reach_the_replay(db: Path) -> None:
+    """A team's own pattern reclassifies an error for the replay too, not only for the rules:
+    the 503 it answered becomes a legitimate one (no needless termination, no S001)."""
+    con = store.connect(db)
+    try:
+        analyze(con)
+        needless = con.execute(
+            "SELECT DISTINCT exc_type FROM attempts WHERE needless_termination "
+            "AND exc_type IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        assert needless, "the S001 cases have needless terminations"
+        exc_type = needless[0][0]
+        pattern = "^" + exc_type.replace(".", r"\.") + "$"
+        config = Config(
+            error_patterns=[{"error_class": "gpu_fault", "field": "exc_type", "pattern": pattern}]
+        )
+        res = analyze(con, config)
+        assert res.replayed  # the patterns are part of what the replay depends on
+        s001 = [f for f in res.findings if f.code == "S001"]
+        classes = con.execute(
+            "SELECT DISTINCT error_class, needless_termination FROM attempts WHERE exc_type = ?",
+            [exc_type],
+        ).fetchall()
+        assert classes == [("gpu_fault", False)]
+        back = analyze(con)  # and without the pattern, as before
+        assert back.replayed
+        assert len([f for f in back.findings if f.code == "S001"]) > len(s001)
+        assert con.execute(
+            "SELECT bool_and(needless_termination) FROM attempts WHERE exc_type = ?", [exc_type]
+        ).fetchone() == (True,)
+    finally:
+        con.close()
