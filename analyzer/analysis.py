@@ -23,6 +23,7 @@ from analyzer.rules import REGISTRY, Finding, Rule
 from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.engine import Pricing, SelectedRule, run_rules
 from analyzer.rules.store import load_findings
+from analyzer.rules.totals import cost_totals
 from analyzer.store import get_meta, set_meta, table_exists
 
 RULES_VERSION = "1"
@@ -212,6 +213,7 @@ def summarize(
     """The JSON document's ``summary``: database counts and findings by code and severity."""
     by_code: dict[str, int] = {}
     by_severity: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
+    totals = cost_totals(findings)
     for f in findings:
         by_code[f.code] = by_code.get(f.code, 0) + 1
         by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
@@ -223,9 +225,10 @@ def summarize(
         "findings": len(findings),
         "findings_by_code": dict(sorted(by_code.items())),
         "findings_by_severity": by_severity,
-        "runners_killed": sum(f.cost.runners_killed for f in findings),
-        "gpu_seconds": round(sum(f.cost.gpu_seconds for f in findings), 3),
-        "cost_usd": round(sum(f.cost.cost_usd for f in findings), 6),
+        # each kill and GPU-second once, though rules overlap (analyzer.rules.totals)
+        "runners_killed": totals.runners_killed,
+        "gpu_seconds": round(totals.gpu_seconds, 3),
+        "cost_usd": round(totals.cost_usd, 6),
     }
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from analyzer.report.base import CheckReport, Formatter
 from analyzer.rules import Finding
 from analyzer.rules.base import SEVERITY_RANK
+from analyzer.rules.totals import cost_totals
 
 WIDTH = 150
 
@@ -73,11 +74,11 @@ class TextFormatter(Formatter):
             f"{s.get('requests', 0):,} requests, {s.get('runners', 0):,} runners, "
             f"{s.get('events', 0):,} events; {s.get('rejected_lines', 0):,} rejected lines"
         )
-        killed = sum(f.cost.runners_killed for f in report.findings)
-        usd = sum(f.cost.cost_usd for f in report.findings)
-        gpu = sum(f.cost.gpu_seconds for f in report.findings)
+        t = cost_totals(report.findings)  # rules overlap: each kill and GPU-second once
+        killed = t.runners_killed
         lines.append(
-            f"cost: {killed} runner{'' if killed == 1 else 's'} killed, {gpu:,.0f} GPU-s, {_money(usd)}"
+            f"cost: {killed} runner{'' if killed == 1 else 's'} killed, "
+            f"{t.gpu_seconds:,.0f} GPU-s, {_money(t.cost_usd)} (each counted once across rules)"
         )
         if report.baseline_suppressed:
             lines.append(f"{report.baseline_suppressed} known findings hidden by the baseline")
