@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Full, Queue
@@ -87,6 +87,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
     params = {"file": str(path), "import_id": ctx.import_id}
     id_base = next_event_id(con) - plan.first_line
     stream = open_binary(path)
+    chunks: Generator[LineChunk, None, None] | None = None
     try:
         if not compressed and plan.offset:
             stream.seek(plan.offset)
@@ -98,7 +99,8 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
             chunk_bytes=CHUNK_BYTES,
             strip_bom=compressed or plan.offset == 0,
         )
-        source = _Source(read_ahead(reader.chunks()), plan.first_line if compressed else 0, ctx)
+        chunks = read_ahead(reader.chunks())
+        source = _Source(chunks, plan.first_line if compressed else 0, ctx)
         while not source.done:
             segment = source.segment(SEGMENT_CHUNKS)
             good = _insert_segment(con, source, {**params, "id_base": id_base})
@@ -120,6 +122,8 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
     except READ_ERRORS as exc:
         raise InputUnreadableError(f"cannot read {path}: {exc}") from None
     finally:
+        if chunks is not None:
+            chunks.close()  # stops the read-ahead thread, also after an error
         stream.close()
     result.lines = max(0, end_line - plan.first_line + 1)
     result.bytes_read = reader.bytes_read
@@ -230,7 +234,7 @@ def _insert_segment(
     return int(rows[0][0]) if rows else 0
 
 
-def read_ahead(chunks: Iterator[LineChunk], depth: int = 2) -> Iterator[LineChunk]:
+def read_ahead(chunks: Iterator[LineChunk], depth: int = 2) -> Generator[LineChunk, None, None]:
     """Produce ``chunks`` in a background thread, ``depth`` ahead of the consumer.
 
     Reading, decompressing, hashing and splitting the next block overlaps with DuckDB working

@@ -164,3 +164,40 @@ def test_a_file_of_nothing_but_bad_lines(tmp_path: Path) -> None:
     assert rows(
         con, "SELECT count(DISTINCT line_no), min(line_no), max(line_no) FROM rejected"
     ) == [(2_000, 1, 2_000)]
+
+
+@pytest.mark.usefixtures("tiny_blocks")
+def test_a_read_error_mid_stream_stops_the_reader_and_the_next_import_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from analyzer.errors import InputUnreadableError
+    from analyzer.importers.lines import LineReader
+
+    class FailingReader(LineReader):
+        reads = 0
+
+        def _fill(self, view: memoryview) -> int:
+            FailingReader.reads += 1
+            if FailingReader.reads == 25:
+                raise OSError("disk on fire")
+            return super()._fill(view)
+
+    lines, bad = _mixed(400)
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(native, "LineReader", FailingReader)
+    con = fresh(tmp_path)
+    with pytest.raises(InputUnreadableError, match="disk on fire"):
+        import_paths(con, [path])
+    committed = rows(con, "SELECT count(*) FROM events")[0][0]
+    assert 0 < committed < 400  # the segments before the error were committed
+    readers = [t for t in threading.enumerate() if t.name == "analyzer-read-ahead"]
+    for t in readers:
+        t.join(timeout=5)
+    assert not any(t.is_alive() for t in readers)  # the read-ahead thread stopped
+    monkeypatch.setattr(native, "LineReader", LineReader)
+    summary = import_paths(con, [path])  # resumes after the last commit
+    assert summary.files[0].status == "appended"
+    _check(con, lines, bad)
