@@ -61,6 +61,7 @@ class Run:
     seconds: float
     peak_mib: float
     output: str
+    cpu_seconds: float = 0.0  # user + system: steadier than wall time on a shared machine
 
 
 def run_process(argv: list[str], cwd: Path) -> Run:
@@ -74,7 +75,7 @@ def run_process(argv: list[str], cwd: Path) -> Run:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed ({proc.returncode}): {err.strip()[-500:]}")
-    return Run(seconds, usage.ru_maxrss / 1024, out)
+    return Run(seconds, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime)
 
 
 def contenders(log: Path, work: Path) -> dict[str, list[str]]:
@@ -134,7 +135,7 @@ def bench(log: Path, runs: int, pandas_runs: int) -> dict[str, list[Run]]:
                     db.unlink()
                 run = run_process(argv, work)
                 results.setdefault(name, []).append(run)
-                print(f"  round {i + 1}  {name:<30} {run.seconds:7.2f} s  {run.peak_mib:7.0f} MiB",
+                print(f"  round {i + 1}  {name:<30} {run.seconds:7.2f} s  {run.cpu_seconds:6.2f} s CPU  {run.peak_mib:7.0f} MiB",
                       flush=True)  # fmt: skip
     return results
 
@@ -145,10 +146,12 @@ def report(log: Path, lines: int, results: dict[str, list[Run]]) -> str:
     rows = [
         f"file: {log.name}, {lines:,} lines, {size_mb:,.0f} MB",
         "",
-        "| contender | runs | median time | lines/s | MB/s | throughput vs DuckDB | peak RSS |",
-        "|---|---|---|---|---|---|---|",
+        "| contender | runs | median time | lines/s | MB/s | throughput vs DuckDB "
+        "| median CPU | CPU vs DuckDB | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     duck = [r.seconds for r in results["duckdb read_ndjson (typed)"]]
+    duck_cpu = [r.cpu_seconds for r in results["duckdb read_ndjson (typed)"]]
     for name, runs in results.items():
         if not runs:
             continue
@@ -156,14 +159,19 @@ def report(log: Path, lines: int, results: dict[str, list[Run]]) -> str:
         peak = max(r.peak_mib for r in runs)
         # the ratio within each round (same load), then the median over the rounds
         ratio = statistics.median(d / r.seconds for d, r in zip(duck, runs, strict=False))
+        cpu = statistics.median(r.cpu_seconds for r in runs)
+        cpu_ratio = statistics.median(
+            d / r.cpu_seconds for d, r in zip(duck_cpu, runs, strict=False) if r.cpu_seconds
+        )
         rows.append(
             f"| {name} | {len(runs)} | {t:.2f} s | {lines / t:,.0f} | {size_mb / t:,.0f} "
-            f"| {ratio:.2f}x | {peak:,.0f} MiB |"
+            f"| {ratio:.2f}x | {cpu:.2f} s | {cpu_ratio:.2f}x | {peak:,.0f} MiB |"
         )
     rows.append("")
     rows.append(
         "throughput vs DuckDB = DuckDB's time / the contender's time in the same round, "
-        "median over the rounds (DuckDB's median time alone: " + f"{base:.2f} s)"
+        "median over the rounds (DuckDB's median time alone: " + f"{base:.2f} s); "
+        "CPU = user + system time of the whole process, the same ratio on it"
     )
     return "\n".join(rows)
 
