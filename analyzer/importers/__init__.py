@@ -23,8 +23,9 @@ from pathlib import Path
 
 import duckdb
 
-from analyzer.importers import bookkeeping, registry
-from analyzer.importers.paths import expand_paths
+from analyzer.errors import AnalyzerError
+from analyzer.importers import bookkeeping, native, native_many, registry
+from analyzer.importers.paths import READ_ERRORS, expand_paths, is_compressed
 from analyzer.importers.registry import Format, ImportContext, get_format, register
 from analyzer.importers.summary import FileResult, ImportSummary, RejectedLine
 from analyzer.progress import Progress
@@ -66,15 +67,38 @@ def import_paths(
         con.execute("SET enable_progress_bar = false")
     summary = ImportSummary()
     done_bytes = 0
+    batch: list[Path] = []  # plain native files waiting to go through one statement
+
+    def flush() -> None:
+        nonlocal done_bytes
+        if not batch:
+            return
+        if len(batch) == 1:
+            summary.files.append(_import_one(con, batch[0], get_format(native.NAME), progress))
+        else:
+            summary.files.extend(_import_batch(con, list(batch), progress))
+        if progress is not None:
+            done_bytes += sum(p.stat().st_size for p in batch)
+            progress.done = done_bytes
+        batch.clear()
+
     with _import_settings(con, IMPORT_MEMORY_LIMIT):
         for path in files:
             if progress is not None:
                 progress.set_label(path.name)
             chosen = forced or registry.detect(path)
+            size = path.stat().st_size
+            if chosen.name == native.NAME and not is_compressed(path) and size < BATCH_BYTES:
+                if sum(p.stat().st_size for p in batch) + size > BATCH_BYTES:
+                    flush()
+                batch.append(path)
+                continue
+            flush()  # a large file (in segments) or another format: alone
             summary.files.append(_import_one(con, path, chosen, progress))
             if progress is not None:
                 done_bytes += path.stat().st_size
                 progress.done = done_bytes
+        flush()
     if progress is not None:
         progress.close()
     summary.seconds = time.perf_counter() - started
@@ -160,6 +184,56 @@ def _import_one(
         con.execute("ROLLBACK")
         raise
     return result
+
+
+_ONE_BY_ONE: tuple[type[BaseException], ...] = (AnalyzerError, *READ_ERRORS)
+BATCH_BYTES = 512 * 1024 * 1024
+"""Plain native files are imported together, through one INSERT statement, up to about this
+much input (:mod:`.native_many`), as much as one segment of a large file."""
+
+
+def _import_batch(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], progress: Progress | None
+) -> list[FileResult]:
+    """Plain native files in one transaction and one INSERT statement (:mod:`.native_many`).
+
+    If that fails, the files are imported again one by one, each in its own transaction: a
+    file that cannot be read then fails alone, after the files before it were imported.
+    """
+    fmt = get_format(native.NAME)
+    started = time.perf_counter()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        results: dict[Path, FileResult] = {}
+        jobs: list[native_many.FileJob] = []
+        for path in paths:
+            plan = bookkeeping.plan_file(con, path, fmt.name, appendable=fmt.appendable)
+            if plan.status == "unchanged":
+                results[path] = FileResult(
+                    path=str(path), format=fmt.name, status="unchanged", first_line=plan.first_line
+                )
+                continue
+            import_id = bookkeeping.next_import_id(con) + len(jobs)
+            ctx = ImportContext(import_id=import_id, plan=plan, progress=progress)
+            jobs.append(native_many.FileJob(path, ctx))
+        if jobs:
+            native_many.import_many(con, jobs)
+        for job in jobs:
+            job.result.seconds = job.result.seconds or time.perf_counter() - started
+            plan = job.ctx.plan
+            _record(
+                con, job.ctx.import_id, job.path, fmt, plan, job.result, plan.size,
+                job.ctx.content_hash or "",
+            )  # fmt: skip
+            results[job.path] = job.result
+        con.execute("COMMIT")
+    except _ONE_BY_ONE:
+        con.execute("ROLLBACK")
+        return [_import_one(con, path, fmt, progress) for path in paths]
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return [results[p] for p in paths]
 
 
 def _record(

@@ -230,7 +230,8 @@ def _insert_segment(
             raise source.error from None
         raise
     finally:
-        con.unregister("chunk_lines")
+        with contextlib.suppress(duckdb.Error):  # refused in a transaction an error aborted
+            con.unregister("chunk_lines")
     return int(rows[0][0]) if rows else 0
 
 

@@ -156,18 +156,19 @@ def _good_expr() -> str:
     return f"(CASE {checks} ELSE true END) AND random() >= 0.0"
 
 
-def _typed_query(extra_columns: str) -> str:
+def _typed_query(extra_columns: str, passthrough: str = "") -> str:
     """The lines of ``chunk_lines`` redacted, parsed once and cast: ``line_no``, ``line``,
-    ``j`` (the struct of field texts), ``ts_value`` and ``_c_<field>`` for the casts."""
+    ``j`` (the struct of field texts), ``ts_value`` and ``_c_<field>`` for the casts.
+    ``passthrough``: more columns of ``chunk_lines`` carried to the output (``"a, b, "``)."""
     casts = ",\n        ".join(
         f"{typed_expr(n, t)} AS {q('_c_' + n)}" for n, t in _OTHER_FIELDS if t != "VARCHAR"
     )
     line = scheme_redact_sql("line")
     return f"""
 WITH lines AS (
-    SELECT line_no, {line} AS line FROM chunk_lines
+    SELECT {passthrough}line_no, {line} AS line FROM chunk_lines
 ), objects AS (
-    SELECT line_no, line,
+    SELECT {passthrough}line_no, line,
         CASE WHEN starts_with(line, '{{') OR starts_with(ltrim(line), '{{')
              THEN try(json_transform(line, {_lit(_STRUCT_SPEC)})) END AS j
     FROM lines
@@ -180,7 +181,7 @@ WITH lines AS (
     FROM objects
 )
 SELECT
-    line_no,
+    {passthrough}line_no,
     {extra_columns}
     ts_value AS ts,
     {_v("source")} AS source,
@@ -206,13 +207,12 @@ def stage_query() -> str:
     return _typed_query(f"{_reason_expr()} AS _reject_reason,\n    line AS _raw,")
 
 
-def fast_query() -> str:
+def fast_query(passthrough: str = "") -> str:
     """One SELECT from ``chunk_lines``: the typed columns of its good lines only (no
     reasons, no raw text: the bad lines are found afterwards and go through
     :func:`stage_query`)."""
-    return (
-        f"SELECT * EXCLUDE (_good) FROM ({_typed_query(f'{_good_expr()} AS _good,')}) WHERE _good"
-    )
+    typed = _typed_query(f"{_good_expr()} AS _good,", passthrough)
+    return f"SELECT * EXCLUDE (_good) FROM ({typed}) WHERE _good"
 
 
 EVENT_COLUMNS = (*FIELD_TYPES, "ts_raw", "ts_naive", "extra")
@@ -227,6 +227,19 @@ def insert_events_sql() -> str:
 INSERT INTO events (event_id, {cols}, origin, inferred, file, line_no, import_id)
 SELECT $id_base + line_no, {cols}, 'native', false, $file, line_no, $import_id
 FROM ({fast_query()})
+"""
+
+
+@cache
+def insert_events_many_sql() -> str:
+    """INSERT the good lines of ``chunk_lines`` coming from several files: each line carries
+    ``src`` (the file's index in ``chunk_files(src, file, import_id)``) and ``id_base``."""
+    cols = ", ".join(q(c) for c in EVENT_COLUMNS)
+    return f"""
+INSERT INTO events (event_id, {cols}, origin, inferred, file, line_no, import_id)
+SELECT l.id_base + l.line_no, {", ".join("l." + q(c) for c in EVENT_COLUMNS)}, 'native', false,
+       f.file, l.line_no, f.import_id
+FROM ({fast_query("src, id_base, ")}) l JOIN chunk_files f ON f.src = l.src
 """
 
 

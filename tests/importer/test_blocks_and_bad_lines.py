@@ -201,3 +201,86 @@ def test_a_read_error_mid_stream_stops_the_reader_and_the_next_import_resumes(
     summary = import_paths(con, [path])  # resumes after the last commit
     assert summary.files[0].status == "appended"
     _check(con, lines, bad)
+
+
+@pytest.mark.usefixtures("tiny_blocks")
+def test_several_files_in_one_statement_keep_their_own_lines_and_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain native files are imported together (one INSERT): each line keeps its file, its
+    line number and its import; bad lines are found per file; ids stay unique."""
+    from analyzer.importers import native_many
+
+    calls = {"n": 0}
+    real = native_many.import_many
+
+    def spy(con: object, jobs: list[native_many.FileJob]) -> object:
+        calls["n"] += 1
+        return real(con, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(native_many, "import_many", spy)
+    made = {}
+    for name, n, every in (("a.jsonl", 120, 7), ("b.jsonl", 90, 11), ("c.jsonl", 150, 13)):
+        lines, bad = _mixed(n, every)
+        (tmp_path / "logs").mkdir(exist_ok=True)
+        path = tmp_path / "logs" / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        made[str(path)] = (lines, bad)
+    con = fresh(tmp_path)
+    summary = import_paths(con, [tmp_path / "logs"])
+    assert calls["n"] == 1  # the three files went through one statement
+    for f in summary.files:
+        lines, bad = made[f.path]
+        blank = {i for i, t in enumerate(lines, 1) if not t.strip()}
+        good = [i for i in range(1, len(lines) + 1) if i not in bad and i not in blank]
+        got = [
+            r[0]
+            for r in rows(con, "SELECT line_no FROM events WHERE file = ? ORDER BY 1", [f.path])
+        ]
+        assert got == good
+        assert rows(
+            con, "SELECT line_no, reason FROM rejected WHERE file = ? ORDER BY 1", [f.path]
+        ) == sorted(bad.items())
+        assert (f.events, f.rejected, f.lines) == (len(good), len(bad), len(lines))
+        assert rows(
+            con, "SELECT count(DISTINCT import_id) FROM events WHERE file = ?", [f.path]
+        ) == [(1,)]
+    assert rows(con, "SELECT count(*) = count(DISTINCT event_id) FROM events") == [(True,)]
+    assert rows(con, "SELECT count(*) FROM imports") == [(3,)]
+    # grow one file, leave the others: only its new lines, the others unchanged
+    lines, bad = made[str(tmp_path / "logs" / "b.jsonl")]
+    extra = [_good(1000 + i) for i in range(5)]
+    with (tmp_path / "logs" / "b.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(extra) + "\n")
+    again = import_paths(con, [tmp_path / "logs"])
+    assert sorted(f.status for f in again.files) == ["appended", "unchanged", "unchanged"]
+    assert again.events == 5
+    assert rows(con, "SELECT count(*) = count(DISTINCT event_id) FROM events") == [(True,)]
+
+
+def test_a_file_that_cannot_be_read_fails_alone_after_the_files_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analyzer.errors import InputUnreadableError
+    from analyzer.importers import native_many
+    from analyzer.importers.lines import LineReader
+
+    class Unreadable(LineReader):
+        def _fill(self, view: memoryview) -> int:
+            if str(getattr(self.stream, "name", "")).endswith("b.jsonl"):
+                raise OSError("bad sector")
+            return super()._fill(view)
+
+    monkeypatch.setattr(native_many, "LineReader", Unreadable)
+    monkeypatch.setattr(native, "LineReader", Unreadable)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
+        (folder / name).write_text("\n".join(_good(i) for i in range(1, 21)) + "\n")
+    con = fresh(tmp_path)
+    with pytest.raises(InputUnreadableError, match=r"b\.jsonl.*bad sector"):
+        import_paths(con, [folder])
+    assert rows(con, "SELECT file, count(*) FROM events GROUP BY 1") == [
+        (str(folder / "a.jsonl"), 20)
+    ]
+    assert rows(con, "SELECT count(*) FROM imports") == [(1,)]
