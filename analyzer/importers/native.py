@@ -15,7 +15,8 @@ One statement per segment (about 512 MiB of input), not one per block: every INS
 statement leaves partial row groups that the checkpoint at close rewrites (2-4 s on 1.5M
 lines with per-block inserts, 0.05 s with one statement). Between segments the import
 commits its progress, so memory stays bounded whatever the file size and an interrupted
-import resumes there (docs/performance.md has the measurements).
+import resumes there (docs/performance.md has the measurements). Several smaller plain files
+of one import share one statement (:mod:`.native_many`) for the same reason.
 """
 
 from __future__ import annotations
