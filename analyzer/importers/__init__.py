@@ -206,6 +206,8 @@ def _import_batch(
     try:
         results: dict[Path, FileResult] = {}
         jobs: list[native_many.FileJob] = []
+        # ids from before any planning: planning a replaced file deletes its old import rows
+        first_id = bookkeeping.next_import_id(con)
         for path in paths:
             plan = bookkeeping.plan_file(con, path, fmt.name, appendable=fmt.appendable)
             if plan.status == "unchanged":
@@ -213,7 +215,7 @@ def _import_batch(
                     path=str(path), format=fmt.name, status="unchanged", first_line=plan.first_line
                 )
                 continue
-            import_id = bookkeeping.next_import_id(con) + len(jobs)
+            import_id = first_id + len(jobs)
             ctx = ImportContext(import_id=import_id, plan=plan, progress=progress)
             jobs.append(native_many.FileJob(path, ctx))
         if jobs:

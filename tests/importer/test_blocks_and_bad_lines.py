@@ -284,3 +284,29 @@ def test_a_file_that_cannot_be_read_fails_alone_after_the_files_before_it(
         (str(folder / "a.jsonl"), 20)
     ]
     assert rows(con, "SELECT count(*) FROM imports") == [(1,)]
+
+
+def test_replacing_the_last_imported_file_in_a_batch_keeps_import_ids_unique(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text(_good(1) + "\n")
+    (folder / "b.jsonl").write_text(_good(2) + "\n")
+    con = fresh(tmp_path)
+    import_paths(con, [folder])
+    (folder / "a0.jsonl").write_text(_good(3) + "\n")  # a new file, planned first
+    (folder / "b.jsonl").write_text(_good(4) + "\n" + _good(5) + "\n")  # rewritten: replaced
+    summary = import_paths(con, [folder])
+    assert sorted(f.status for f in summary.files) == ["imported", "replaced", "unchanged"]
+    assert rows(con, "SELECT count(*), count(DISTINCT import_id) FROM imports") == [(3, 3)]
+    # every event's import is its own file's
+    assert rows(
+        con,
+        "SELECT count(*) FROM events e JOIN imports i USING (import_id) WHERE i.path <> e.file",
+    ) == [(0,)]
+    assert rows(con, "SELECT file, count(*) FROM events GROUP BY 1 ORDER BY 1") == [
+        (str(folder / "a.jsonl"), 1),
+        (str(folder / "a0.jsonl"), 1),
+        (str(folder / "b.jsonl"), 2),
+    ]
