@@ -78,7 +78,7 @@ def import_paths(
         else:
             summary.files.extend(_import_batch(con, list(batch), progress))
         if progress is not None:
-            done_bytes += sum(p.stat().st_size for p in batch)
+            done_bytes += sum(_size(p) for p in batch)
             progress.done = done_bytes
         batch.clear()
 
@@ -87,16 +87,16 @@ def import_paths(
             if progress is not None:
                 progress.set_label(path.name)
             chosen = forced or registry.detect(path)
-            size = path.stat().st_size
+            size = _size(path)
             if chosen.name == native.NAME and not is_compressed(path) and size < BATCH_BYTES:
-                if sum(p.stat().st_size for p in batch) + size > BATCH_BYTES:
+                if sum(_size(p) for p in batch) + size > BATCH_BYTES:
                     flush()
                 batch.append(path)
                 continue
             flush()  # a large file (in segments) or another format: alone
             summary.files.append(_import_one(con, path, chosen, progress))
             if progress is not None:
-                done_bytes += path.stat().st_size
+                done_bytes += _size(path)
                 progress.done = done_bytes
         flush()
     if progress is not None:
@@ -184,6 +184,14 @@ def _import_one(
         con.execute("ROLLBACK")
         raise
     return result
+
+
+def _size(path: Path) -> int:
+    """The file's size; 0 if it vanished (planning the import then reports it properly)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 _ONE_BY_ONE: tuple[type[BaseException], ...] = (AnalyzerError, *READ_ERRORS)

@@ -135,6 +135,8 @@ class _Chain:
     def _file(self, src: int, job: FileJob) -> Iterator[pa.RecordBatch]:
         plan = job.ctx.plan
         id_base = self.next_id - plan.first_line
+        if job.ctx.progress is not None:
+            job.ctx.progress.set_label(job.path.name)
         with open_binary(job.path) as stream:
             if plan.offset:
                 stream.seek(plan.offset)
