@@ -6,8 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from analyzer.importers.formats.catalogue import format_catalogue
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -22,6 +20,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.importers.formats.catalogue import format_catalogue
+
     entries = format_catalogue()
     if args.json:
         print(json.dumps([{"name": n, "description": d} for n, d in entries], indent=2))

@@ -14,9 +14,7 @@ import os
 import sys
 from typing import Any
 
-from analyzer.importers import import_paths
-from analyzer.importers.paths import expand_paths
-from analyzer.importers.registry import formats
+from analyzer.log_formats import LOG_FORMAT_NAMES
 from analyzer.progress import Progress
 from analyzer.store import DEFAULT_DB, connect
 
@@ -36,14 +34,15 @@ def register(sub: Any) -> None:
         dest="fmt",
         default=None,
         metavar="NAME",
-        help="force a format instead of detecting it ("
-        + ", ".join(f.name for f in formats())
-        + ")",
+        help="force a format instead of detecting it (" + ", ".join(LOG_FORMAT_NAMES) + ")",
     )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.importers import import_paths  # NumPy, pyarrow: only for this command
+    from analyzer.importers.paths import expand_paths
+
     files = expand_paths(args.paths)  # fail on a missing path before touching the database
     total = 0
     for f in files:

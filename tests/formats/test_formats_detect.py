@@ -131,3 +131,11 @@ def test_one_directory_of_mixed_formats(tmp_path: Path, repo_root: Path) -> None
     origins = {r[0] for r in ro.execute("SELECT DISTINCT origin FROM events").fetchall()}
     ro.close()
     assert origins == {*EXPECTED.values(), "native"}
+
+
+def test_the_cli_list_of_format_names_matches_the_registry() -> None:
+    """The help texts use a plain list (no importer imported at start-up): kept in step."""
+    from analyzer.importers.registry import formats
+    from analyzer.log_formats import LOG_FORMAT_NAMES
+
+    assert tuple(f.name for f in formats()) == LOG_FORMAT_NAMES
