@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from analyzer.report.base import CheckReport, Formatter
+from analyzer.rules.totals import cost_totals
 
 
 def document(report: CheckReport) -> dict[str, Any]:
@@ -18,6 +19,7 @@ def document(report: CheckReport) -> dict[str, Any]:
     }
     by_code: dict[str, int] = {}
     by_severity = {"error": 0, "warning": 0, "info": 0}
+    totals = cost_totals(report.findings)
     for f in report.findings:
         by_code[f.code] = by_code.get(f.code, 0) + 1
         by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
@@ -26,9 +28,10 @@ def document(report: CheckReport) -> dict[str, Any]:
         {
             "findings": len(report.findings),
             "findings_by_severity": by_severity,
-            "runners_killed": sum(f.cost.runners_killed for f in report.findings),
-            "gpu_seconds": round(sum(f.cost.gpu_seconds for f in report.findings), 3),
-            "cost_usd": round(sum(f.cost.cost_usd for f in report.findings), 6),
+            # each kill and GPU-second once, though rules overlap (analyzer.rules.totals)
+            "runners_killed": totals.runners_killed,
+            "gpu_seconds": round(totals.gpu_seconds, 3),
+            "cost_usd": round(totals.cost_usd, 6),
             "fail_on": report.fail_on,
             "failing": len(report.failing),
             "baseline_suppressed": report.baseline_suppressed,

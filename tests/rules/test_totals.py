@@ -53,3 +53,15 @@ def test_the_same_runner_blamed_by_two_requests_died_once() -> None:
     t = cost_totals([_f("S001", "q1", "r1", 1, 1.0), _f("L002", None, "r1", 1, 0.0)])
     assert t.runners_killed == 1
     assert cost_totals([]).runners_killed == 0
+
+
+def test_the_json_summary_counts_each_kill_once() -> None:
+    from analyzer.report.base import CheckReport
+    from analyzer.report.json_format import document
+
+    findings = [
+        _f("R004", "req", "r1", 2, 20.0),
+        *(_f("R001", "req", r, 1, 10.0) for r in ("r1", "r2")),
+    ]
+    doc = document(CheckReport(findings=findings, rules=(), summary={}, fail_on="error"))
+    assert (doc["summary"]["runners_killed"], doc["summary"]["gpu_seconds"]) == (2, 20.0)
