@@ -7,7 +7,9 @@ line range it read. On the next import of the same path:
 - same size and same hash: **unchanged**, nothing is read or added;
 - larger, and the first ``size_bytes`` bytes still hash the same: **appended**, only the new
   bytes are read (for compressed files, the stream is decompressed and the lines already
-  imported are skipped), and line numbers continue where the last import stopped;
+  imported are skipped), and line numbers continue where the last import stopped. If the last
+  line read before had no newline yet (a writer was in the middle of it), its rows are
+  forgotten and it is read again, whole, with what follows;
 - anything else (smaller, the old prefix changed: a rotated or rewritten file, or a
   different format forced, or an interrupted import of a compressed file):
   **replaced**, the file's earlier events, rejected lines and import records are deleted
@@ -104,12 +106,24 @@ def plan_file(
                 full = hash_prefix(path, size).hexdigest()
                 return Plan("appended", size, first_line=prev_last_line + 1, content_hash=full)
             else:
+                start = line_start(path, prev_size)
+                if start == prev_size:
+                    return Plan(
+                        "appended",
+                        size,
+                        first_line=prev_last_line + 1,
+                        offset=prev_size,
+                        hasher=prefix,
+                    )
+                # the last line read before had no newline yet (a writer was in the middle
+                # of it): forget what it gave and read it again, whole, with what follows
+                forget_lines(con, path, prev_last_line)
                 return Plan(
                     "appended",
                     size,
-                    first_line=prev_last_line + 1,
-                    offset=prev_size,
-                    hasher=prefix,
+                    first_line=prev_last_line,
+                    offset=start,
+                    hasher=hash_prefix(path, start),
                 )
     forget_file(con, path)
     if compressed:
@@ -123,6 +137,36 @@ def forget_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute("DELETE FROM events WHERE file = ?", [name])
     con.execute("DELETE FROM rejected WHERE file = ?", [name])
     con.execute("DELETE FROM imports WHERE path = ?", [name])
+
+
+def forget_lines(con: duckdb.DuckDBPyConnection, path: Path, first_line: int) -> None:
+    """Delete the events and rejected lines of ``path`` from line ``first_line`` on."""
+    name = str(path)
+    con.execute("DELETE FROM events WHERE file = ? AND line_no >= ?", [name, first_line])
+    con.execute("DELETE FROM rejected WHERE file = ? AND line_no >= ?", [name, first_line])
+
+
+def line_start(path: Path, end: int) -> int:
+    """Where the line holding byte ``end - 1`` starts: ``end`` itself when that byte is a
+    newline (or ``end`` is 0), else just after the newline before it (0 if none)."""
+    if end <= 0:
+        return 0
+    try:
+        with path.open("rb") as fh:
+            pos = end
+            while pos > 0:
+                begin = max(0, pos - _BLOCK)
+                fh.seek(begin)
+                block = fh.read(pos - begin)
+                if pos == end and block.endswith(b"\n"):
+                    return end
+                cut = block.rfind(b"\n")
+                if cut >= 0:
+                    return begin + cut + 1
+                pos = begin
+    except OSError as exc:
+        raise InputUnreadableError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return 0
 
 
 def next_import_id(con: duckdb.DuckDBPyConnection) -> int:

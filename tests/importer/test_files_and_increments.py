@@ -187,3 +187,32 @@ def test_long_import_commits_progress_and_resumes(
     assert rows(con, "SELECT line_no, reason FROM rejected") == [(61, "not JSON")]
     assert rows(con, "SELECT max(line_no) FROM events") == [(101,)]
     assert import_paths(con, [path]).files[0].status == "unchanged"
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [
+        '{"ts": 1795176000, "source": "gate',
+        '{"ts": 1795176000, "source": "gateway", "event": "log"}',
+    ],
+)
+def test_a_line_still_being_written_is_read_again_whole(tmp_path: Path, partial: str) -> None:
+    """Imported while a writer was in the middle of its last line: when the file grows, that
+    line is read again, whole, with the same line number, and nothing is duplicated."""
+    path = tmp_path / "live.jsonl"
+    first = json.dumps(_lines(1)[0])
+    path.write_text(first + "\n" + partial, encoding="utf-8")  # no newline after the last line
+    con = fresh(tmp_path)
+    import_paths(con, [path])
+    whole = '{"ts": 1795176000, "source": "gateway", "event": "log"}'
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(whole[len(partial) :] + "\n" + json.dumps(_lines(1)[0]) + "\n")
+    summary = import_paths(con, [path])
+    assert summary.files[0].status == "appended"
+    assert rows(con, "SELECT line_no, event FROM events ORDER BY line_no") == [
+        (1, _lines(1)[0]["event"]),
+        (2, "log"),
+        (3, _lines(1)[0]["event"]),
+    ]
+    assert rows(con, "SELECT count(*) FROM rejected") == [(0,)]
+    assert import_paths(con, [path]).files[0].status == "unchanged"
