@@ -68,19 +68,23 @@ def import_paths(
     summary = ImportSummary()
     done_bytes = 0
     batch: list[Path] = []  # plain native files waiting to go through one statement
+    batch_bytes = 0
+
+    def done(results: list[FileResult], nbytes: int) -> None:
+        nonlocal done_bytes
+        summary.files.extend(results)
+        if progress is not None:
+            done_bytes += nbytes
+            progress.done = done_bytes
 
     def flush() -> None:
-        nonlocal done_bytes
-        if not batch:
-            return
+        nonlocal batch_bytes
         if len(batch) == 1:
-            summary.files.append(_import_one(con, batch[0], get_format(native.NAME), progress))
-        else:
-            summary.files.extend(_import_batch(con, list(batch), progress))
-        if progress is not None:
-            done_bytes += sum(_size(p) for p in batch)
-            progress.done = done_bytes
+            done([_import_one(con, batch[0], get_format(native.NAME), progress)], batch_bytes)
+        elif batch:
+            done(_import_batch(con, list(batch), progress), batch_bytes)
         batch.clear()
+        batch_bytes = 0
 
     with _import_settings(con, IMPORT_MEMORY_LIMIT):
         for path in files:
@@ -89,15 +93,13 @@ def import_paths(
             chosen = forced or registry.detect(path)
             size = _size(path)
             if chosen.name == native.NAME and not is_compressed(path) and size < BATCH_BYTES:
-                if sum(_size(p) for p in batch) + size > BATCH_BYTES:
+                if batch_bytes + size > BATCH_BYTES:
                     flush()
                 batch.append(path)
+                batch_bytes += size
                 continue
             flush()  # a large file (in segments) or another format: alone
-            summary.files.append(_import_one(con, path, chosen, progress))
-            if progress is not None:
-                done_bytes += _size(path)
-                progress.done = done_bytes
+            done([_import_one(con, path, chosen, progress)], size)
         flush()
     if progress is not None:
         progress.close()

@@ -134,11 +134,12 @@ class LineReader:
         return make_chunk(data, first_line, newlines=newlines, skip=skip)
 
 
-def int64_array(values: np.ndarray) -> pa.Array:
-    """An Arrow int64 array over a NumPy one, zero-copy (``pa.array`` would import pandas,
-    half a second of start-up for every command)."""
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+def numeric_array(values: np.ndarray) -> pa.Array:
+    """An Arrow array over a NumPy array of numbers, zero-copy (``pa.array`` would import
+    pandas, half a second of start-up for every command)."""
+    values = np.ascontiguousarray(values)
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
 def empty_lines() -> pa.Table:
@@ -181,7 +182,7 @@ def make_chunk(
     offsets[1 : len(newlines) + 1] = newlines + 1
     offsets[-1] = nbytes  # a last line without a newline (or the same end again)
     lines = pa.LargeStringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(buf))
-    numbers = int64_array(np.arange(first_line, first_line + count, dtype=np.int64))
+    numbers = numeric_array(np.arange(first_line, first_line + count, dtype=np.int64))
     table = pa.Table.from_arrays([numbers, lines], schema=LINES_SCHEMA)
     starts = offsets[:-1]
     maybe_blank = np.flatnonzero(np.isin(buf[starts.clip(max=nbytes - 1)], _WHITESPACE))
@@ -193,5 +194,5 @@ def make_chunk(
         if len(blank):
             keep = np.ones(count, dtype=bool)
             keep[blank] = False
-            table = table.take(int64_array(np.flatnonzero(keep)))
+            table = table.take(numeric_array(np.flatnonzero(keep)))
     return LineChunk(table=table, first_line=first_line, count=count, nbytes=nbytes)

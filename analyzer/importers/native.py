@@ -24,11 +24,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty, Full, Queue
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 import numpy as np
@@ -41,7 +41,7 @@ from analyzer.importers.lines import (
     LINES_SCHEMA,
     LineChunk,
     LineReader,
-    int64_array,
+    numeric_array,
 )
 from analyzer.importers.paths import READ_ERRORS, is_compressed, open_binary
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
@@ -77,29 +77,14 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
     """Import the lines of ``path`` that ``ctx.plan`` says are new; return the counts."""
     started = time.perf_counter()
     plan = ctx.plan
-    result = FileResult(
-        path=str(path),
-        format=NAME,
-        status=plan.status,
-        import_id=ctx.import_id,
-        first_line=plan.first_line,
-    )
+    result = new_result(path, ctx)
     compressed = is_compressed(path)
     params = {"file": str(path), "import_id": ctx.import_id}
     id_base = next_event_id(con) - plan.first_line
     stream = open_binary(path)
     chunks: Generator[LineChunk, None, None] | None = None
     try:
-        if not compressed and plan.offset:
-            stream.seek(plan.offset)
-        reader = LineReader(
-            stream,
-            first_line=1 if compressed else plan.first_line,
-            limit=None if compressed else plan.size - plan.offset,
-            hasher=None if compressed else plan.hasher,
-            chunk_bytes=CHUNK_BYTES,
-            strip_bom=compressed or plan.offset == 0,
-        )
+        reader = plan_reader(stream, plan, compressed=compressed)
         chunks = read_ahead(reader.chunks())
         source = _Source(chunks, plan.first_line if compressed else 0, ctx)
         while not source.done:
@@ -107,7 +92,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
             good = _insert_segment(con, source, {**params, "id_base": id_base})
             result.events += good
             if good < segment.nonblank:
-                result.rejected += _store_rejected(con, path, plan, segment, params)
+                result.rejected += store_rejected(con, path, plan, segment, params)
             if ctx.checkpoint is not None and not source.done and segment.chunks:
                 last = segment.chunks[-1]
                 result.lines = last.first_line + last.count - plan.first_line
@@ -119,7 +104,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
                         result, plan.offset + last.end_offset, last.hash_state.hexdigest()
                     )
         end_line = (1 if compressed else plan.first_line) + reader.lines_read - 1
-        _finish_counts(con, result, ctx.import_id)
+        finish_counts(con, result, ctx.import_id)
     except READ_ERRORS as exc:
         raise InputUnreadableError(f"cannot read {path}: {exc}") from None
     finally:
@@ -137,8 +122,34 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
     return result
 
 
+def new_result(path: Path, ctx: ImportContext) -> FileResult:
+    """The result of importing ``path`` as ``ctx`` plans it, before any line is read."""
+    return FileResult(
+        path=str(path),
+        format=NAME,
+        status=ctx.plan.status,
+        import_id=ctx.import_id,
+        first_line=ctx.plan.first_line,
+    )
+
+
+def plan_reader(stream: BinaryIO, plan: Plan, *, compressed: bool) -> LineReader:
+    """The reader of what ``plan`` says is new in ``stream``: a plain file from its offset
+    (hashed on the way), a compressed one from its start (the caller skips old lines)."""
+    if not compressed and plan.offset:
+        stream.seek(plan.offset)
+    return LineReader(
+        stream,
+        first_line=1 if compressed else plan.first_line,
+        limit=None if compressed else plan.size - plan.offset,
+        hasher=None if compressed else plan.hasher,
+        chunk_bytes=CHUNK_BYTES,
+        strip_bom=compressed or plan.offset == 0,
+    )
+
+
 @dataclass
-class _ChunkInfo:
+class ChunkInfo:
     """What the fast statement was given of one block (to find its bad lines later)."""
 
     index: int  # position of the block in the file's sequence of blocks
@@ -149,10 +160,22 @@ class _ChunkInfo:
     end_offset: int
     hash_state: _Hash | None
 
+    @classmethod
+    def of(cls, index: int, chunk: LineChunk, nonblank: int) -> ChunkInfo:
+        return cls(
+            index,
+            chunk.first_line,
+            chunk.count,
+            nonblank,
+            chunk.start_offset,
+            chunk.end_offset,
+            chunk.hash_state,
+        )
+
 
 @dataclass
-class _Segment:
-    chunks: list[_ChunkInfo] = field(default_factory=list)
+class Segment:
+    chunks: list[ChunkInfo] = field(default_factory=list)
 
     @property
     def nonblank(self) -> int:
@@ -175,8 +198,8 @@ class _Source:
         self.error: BaseException | None = None
         self.index = 0
 
-    def segment(self, max_chunks: int) -> _Segment:
-        segment = _Segment()
+    def segment(self, max_chunks: int) -> Segment:
+        segment = Segment()
         self.current = segment
         self.max_chunks = max_chunks
         return segment
@@ -190,17 +213,7 @@ class _Source:
                     self.done = True
                     return
                 table = _new_lines(chunk.table, self.skip_before)
-                segment.chunks.append(
-                    _ChunkInfo(
-                        self.index,
-                        chunk.first_line,
-                        chunk.count,
-                        len(table),
-                        chunk.start_offset,
-                        chunk.end_offset,
-                        chunk.hash_state,
-                    )
-                )
+                segment.chunks.append(ChunkInfo.of(self.index, chunk, len(table)))
                 self.index += 1
                 if self.ctx.progress is not None:
                     self.ctx.progress.advance(0 if self.skip_before else chunk.nbytes)
@@ -214,7 +227,7 @@ def _new_lines(table: pa.Table, skip_before: int) -> pa.Table:
     """The lines of ``table`` from line ``skip_before`` on (all of them if 0)."""
     if skip_before and len(table) and table["line_no"][0].as_py() < skip_before:
         numbers = table["line_no"].to_numpy()
-        return table.take(int64_array(np.flatnonzero(numbers >= skip_before)))
+        return table.take(numeric_array(np.flatnonzero(numbers >= skip_before)))
     return table
 
 
@@ -223,12 +236,28 @@ def _insert_segment(
 ) -> int:
     """Run the fast INSERT over the next segment of the stream; the events inserted."""
     stream = pa.RecordBatchReader.from_batches(LINES_SCHEMA, source.batches())
+    return insert_stream(con, native_sql.insert_events_sql(), params, stream, lambda: source.error)
+
+
+def insert_stream(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, object],
+    stream: pa.RecordBatchReader,
+    error: Callable[[], BaseException | None],
+) -> int:
+    """Run ``sql`` with ``stream`` registered as ``chunk_lines``; the rows it inserted.
+
+    A failure while producing the stream (a read error) reaches DuckDB only as text, so the
+    producer keeps it and ``error()`` gives it back to be raised as itself.
+    """
     con.register("chunk_lines", stream)
     try:
-        rows = con.execute(native_sql.insert_events_sql(), params).fetchall()
+        rows = con.execute(sql, params).fetchall()
     except duckdb.Error:
-        if source.error is not None:
-            raise source.error from None
+        failure = error()
+        if failure is not None:
+            raise failure from None
         raise
     finally:
         with contextlib.suppress(duckdb.Error):  # refused in a transaction an error aborted
@@ -278,11 +307,11 @@ def read_ahead(chunks: Iterator[LineChunk], depth: int = 2) -> Generator[LineChu
         worker.join()
 
 
-def _store_rejected(
+def store_rejected(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     plan: Plan,
-    segment: _Segment,
+    segment: Segment,
     params: dict[str, object],
 ) -> int:
     """Store the bad lines of ``segment`` in ``rejected``; how many there were.
@@ -323,7 +352,7 @@ def _store_rejected(
     return stored
 
 
-def _read_again(path: Path, plan: Plan, chunks: list[_ChunkInfo]) -> Iterator[pa.Table]:
+def _read_again(path: Path, plan: Plan, chunks: list[ChunkInfo]) -> Iterator[pa.Table]:
     """The lines of the given blocks, read from the file once more."""
     if not chunks:
         return
@@ -351,7 +380,7 @@ def _read_again(path: Path, plan: Plan, chunks: list[_ChunkInfo]) -> Iterator[pa
                 yield chunk.table
 
 
-def _finish_counts(con: duckdb.DuckDBPyConnection, result: FileResult, import_id: int) -> None:
+def finish_counts(con: duckdb.DuckDBPyConnection, result: FileResult, import_id: int) -> None:
     naive, unknown = con.execute(native_sql.COUNTS_SQL, {"import_id": import_id}).fetchall()[0]
     result.naive_timestamps = int(naive or 0)
     result.unknown_events = int(unknown or 0)

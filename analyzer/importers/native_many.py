@@ -17,7 +17,6 @@ files before it down with it.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from analyzer.importers import native, native_sql
-from analyzer.importers.lines import LINES_SCHEMA, LineReader, int64_array
+from analyzer.importers.lines import LINES_SCHEMA, LineReader, numeric_array
 from analyzer.importers.paths import open_binary
 from analyzer.importers.summary import FileResult
 from analyzer.store import next_event_id
@@ -49,19 +48,12 @@ class FileJob:
     path: Path
     ctx: ImportContext
     result: FileResult = field(init=False)
-    chunks: list[native._ChunkInfo] = field(default_factory=list)
+    chunks: list[native.ChunkInfo] = field(default_factory=list)
     reader: LineReader | None = None
     nbytes: int = 0
 
     def __post_init__(self) -> None:
-        plan = self.ctx.plan
-        self.result = FileResult(
-            path=str(self.path),
-            format=native.NAME,
-            status=plan.status,
-            import_id=self.ctx.import_id,
-            first_line=plan.first_line,
-        )
+        self.result = native.new_result(self.path, self.ctx)
 
 
 def import_many(con: duckdb.DuckDBPyConnection, jobs: list[FileJob]) -> list[FileResult]:
@@ -75,16 +67,8 @@ def import_many(con: duckdb.DuckDBPyConnection, jobs: list[FileJob]) -> list[Fil
         "INSERT INTO chunk_files VALUES (?, ?, ?)",
         [(i, str(j.path), j.ctx.import_id) for i, j in enumerate(jobs)],
     )
-    con.register("chunk_lines", pa.RecordBatchReader.from_batches(MANY_SCHEMA, chain.batches()))
-    try:
-        con.execute(native_sql.insert_events_many_sql()).fetchall()
-    except duckdb.Error:
-        if chain.error is not None:
-            raise chain.error from None
-        raise
-    finally:
-        with contextlib.suppress(duckdb.Error):  # refused in a transaction an error aborted
-            con.unregister("chunk_lines")
+    stream = pa.RecordBatchReader.from_batches(MANY_SCHEMA, chain.batches())
+    native.insert_stream(con, native_sql.insert_events_many_sql(), {}, stream, lambda: chain.error)
     con.execute("DROP TABLE chunk_files")
     ids = [j.ctx.import_id for j in jobs]
     good = dict(
@@ -99,11 +83,11 @@ def import_many(con: duckdb.DuckDBPyConnection, jobs: list[FileJob]) -> list[Fil
     for job in jobs:
         plan, result = job.ctx.plan, job.result
         result.events = int(good.get(job.ctx.import_id, 0))
-        segment = native._Segment(job.chunks)
+        segment = native.Segment(job.chunks)
         if result.events < segment.nonblank:
             params = {"file": str(job.path), "import_id": job.ctx.import_id}
-            result.rejected = native._store_rejected(con, job.path, plan, segment, params)
-        native._finish_counts(con, result, job.ctx.import_id)
+            result.rejected = native.store_rejected(con, job.path, plan, segment, params)
+        native.finish_counts(con, result, job.ctx.import_id)
         assert job.reader is not None and plan.hasher is not None
         result.lines = job.reader.lines_read
         result.bytes_read = job.reader.bytes_read
@@ -138,32 +122,13 @@ class _Chain:
         if job.ctx.progress is not None:
             job.ctx.progress.set_label(job.path.name)
         with open_binary(job.path) as stream:
-            if plan.offset:
-                stream.seek(plan.offset)
-            reader = LineReader(
-                stream,
-                first_line=plan.first_line,
-                limit=plan.size - plan.offset,
-                hasher=plan.hasher,
-                chunk_bytes=native.CHUNK_BYTES,
-                strip_bom=plan.offset == 0,
-            )
+            reader = native.plan_reader(stream, plan, compressed=False)
             job.reader = reader
             chunks = native.read_ahead(reader.chunks())
             try:
                 for index, chunk in enumerate(chunks):
                     table = chunk.table
-                    job.chunks.append(
-                        native._ChunkInfo(
-                            index,
-                            chunk.first_line,
-                            chunk.count,
-                            len(table),
-                            chunk.start_offset,
-                            chunk.end_offset,
-                            chunk.hash_state,
-                        )
-                    )
+                    job.chunks.append(native.ChunkInfo.of(index, chunk, len(table)))
                     job.nbytes += chunk.nbytes
                     if job.ctx.progress is not None:
                         job.ctx.progress.advance(chunk.nbytes)
@@ -173,12 +138,8 @@ class _Chain:
                             [
                                 batch.column(0),
                                 batch.column(1),
-                                pa.Array.from_buffers(
-                                    pa.int32(),
-                                    n,
-                                    [None, pa.py_buffer(np.full(n, src, dtype=np.int32))],
-                                ),
-                                int64_array(np.full(n, id_base, dtype=np.int64)),
+                                numeric_array(np.full(n, src, dtype=np.int32)),
+                                numeric_array(np.full(n, id_base, dtype=np.int64)),
                             ],
                             schema=MANY_SCHEMA,
                         )
