@@ -77,11 +77,10 @@ def _replace(expr: str, pattern: str, replacement: str) -> str:
     return f"regexp_replace({expr}, {_sql(pattern)}, {_sql(replacement)}, 'g')"
 
 
-def scheme_redact_sql(column: str, hint: str | None = None) -> str:
-    """``column`` with rules 2 and 3 applied, behind a cheap pre-filter: ``hint`` (a boolean
-    column computed beforehand) or ``contains`` of each of :data:`SCHEME_HINTS`."""
-    if hint is None:
-        hint = " OR ".join(f"contains({column}, {_sql(h)})" for h in SCHEME_HINTS)
+def scheme_redact_sql(column: str) -> str:
+    """``column`` with rules 2 and 3 applied, behind a cheap pre-filter: ``contains`` of each
+    of :data:`SCHEME_HINTS`."""
+    hint = " OR ".join(f"contains({column}, {_sql(h)})" for h in SCHEME_HINTS)
     body = _replace(column, BEARER_PATTERN, _SCHEME_REPLACEMENT)
     body = _replace(body, KEY_SCHEME_PATTERN, _SCHEME_REPLACEMENT)
     body = _replace(body, QUERY_PATTERN, _QUERY_REPLACEMENT)
