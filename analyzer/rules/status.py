@@ -30,6 +30,7 @@ ATTEMPT_EVIDENCE = (
     "[a.handler_end_event_id, a.answered_event_id, a.terminated_event_id, a.dispatched_event_id]"
 )
 SIGNATURE = "concat_ws(' ', a.status::VARCHAR, a.exc_type)"
+KILLED = "CASE WHEN a.runner_terminated THEN 1 ELSE 0 END AS runners_killed"
 
 
 class S001Options(RuleOptions):
@@ -84,7 +85,7 @@ class S001(Rule):
                      CASE WHEN a.runner_terminated THEN 'was terminated'
                           ELSE 'would be terminated by policy' END) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
-              CASE WHEN a.runner_terminated THEN 1 ELSE 0 END AS runners_killed,
+              {KILLED},
               coalesce(a.gpu_seconds, 0)
                 + CASE WHEN a.runner_terminated THEN coalesce(r.cold_start_s, 0) ELSE 0 END
                 AS gpu_seconds,
@@ -137,7 +138,7 @@ class S002(Rule):
               format('attempt {{}} answered {{}} for bad input ({{}}); answer 422 or 400',
                      a.attempt, a.status, {EXC_TEXT}) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
-              CASE WHEN a.runner_terminated THEN 1 ELSE 0 END AS runners_killed,
+              {KILLED},
               coalesce(a.gpu_seconds, 0) AS gpu_seconds,
               {SIGNATURE} AS signature
             FROM attempts a {CLASS_JOIN}
@@ -179,7 +180,7 @@ class S003(Rule):
               format('attempt {{}} answered {{}} for a rate limit ({{}}); answer 429',
                      a.attempt, a.status, {EXC_TEXT}) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
-              CASE WHEN a.runner_terminated THEN 1 ELSE 0 END AS runners_killed,
+              {KILLED},
               coalesce(a.gpu_seconds, 0) AS gpu_seconds,
               {SIGNATURE} AS signature
             FROM attempts a {CLASS_JOIN}
