@@ -1,9 +1,14 @@
-"""`analyzer dashboard [--db FILE] [--port N]`: serve the Streamlit dashboard on a database."""
+"""`analyzer dashboard [--db FILE] [--port N]`: serve the Streamlit dashboard on a database.
+
+The command analyses the database, then *becomes* the Streamlit server (``exec``): stopping
+it (SIGTERM, Ctrl-C) stops the server, and nothing is left running.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -53,7 +58,24 @@ def run(args: argparse.Namespace) -> int:
     # Analyse now (needs the write lock for a moment) so errors surface here, not in the page.
     open_connection(env.get("ANALYZER_DB")).close()
     print(f"analyzer dashboard: http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    return serve(command(args), env)
+
+
+def serve(argv: list[str], env: dict[str, str]) -> int:
+    """Become the Streamlit server (exec), so no process outlives this command.
+
+    A supervisor's SIGTERM, a container stop or Ctrl-C then reaches Streamlit itself. Where
+    exec does not replace the process (Windows), the server runs as a child and the signals
+    this process receives are forwarded to it.
+    """
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execve(argv[0], argv, env)  # does not return
+    child = subprocess.Popen(argv, env=env)
+    forwarded = (signal.SIGTERM, signal.SIGINT)
+    previous = {s: signal.signal(s, lambda n, _f: child.send_signal(n)) for s in forwarded}
     try:
-        return subprocess.call(command(args), env=env)
-    except KeyboardInterrupt:
-        return 0
+        return child.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

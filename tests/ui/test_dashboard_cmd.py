@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,29 +28,81 @@ def test_missing_database_is_one_line_and_exit_2(
     assert err.startswith("analyzer: error: database not found") and "\n" not in err
 
 
+def _session_processes(sid: int) -> list[str]:
+    """Command lines of the live processes of session ``sid`` (zombies excluded)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # the process ended while we looked
+        state, session = fields[0], int(fields[3])
+        if session == sid and state != "Z":
+            found.append(f"{stat.parent.name}: {cmdline}")
+    return found
+
+
+def _start_dashboard(db: Path, port: int) -> subprocess.Popen[bytes]:
+    """``analyzer dashboard`` in a session of its own (so its descendants can be found)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "analyzer", "dashboard", "--db", str(db),
+         "--port", str(port), "--host", "127.0.0.1", "--headless"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                assert r.status == 200
+                return
+        except OSError:
+            assert time.monotonic() < deadline, "the dashboard did not start"
+            time.sleep(0.3)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop what this test started: the command, then anything left in its session."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=15)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the session (and group) this test created
+
+
 def test_dashboard_serves_the_given_database(fake_db_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "analyzer", "dashboard", "--db", str(fake_db_path),
-         "--port", str(port), "--headless"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    proc = _start_dashboard(fake_db_path, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            try:
-                with urllib.request.urlopen(
-                    f"http://localhost:{port}/_stcore/health", timeout=2
-                ) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the dashboard did not start"
-                time.sleep(0.3)
+        _wait_healthy(proc, port)
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+        _stop(proc)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_no_process_outlives_the_dashboard_command(fake_db_path: Path, sig: int) -> None:
+    """A supervisor's SIGTERM (or Ctrl-C) to ``analyzer dashboard`` stops the server with it."""
+    port = free_port()
+    proc = _start_dashboard(fake_db_path, port)
+    try:
+        _wait_healthy(proc, port)
+        assert _session_processes(proc.pid), "the dashboard's processes are not visible"
+        proc.send_signal(sig)
+        proc.wait(timeout=20)
+        deadline = time.monotonic() + 5
+        while _session_processes(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _session_processes(proc.pid) == [], "processes outlived `analyzer dashboard`"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        _stop(proc)
 
 
 def test_import_page_imports_a_server_folder_into_a_new_database(
