@@ -105,13 +105,20 @@ class L001(Rule):
         )
 
 
+PLATFORM_ORIGIN = "(g.origin = 'native' OR g.origin LIKE 'fal\\_%' ESCAPE '\\')"
+"""Events the platform itself wrote (its gateway's logs, its exports), as an SQL predicate."""
+
+
 class L002(Rule):
     """What the platform did disagrees with its policy: the logs are incomplete or it changed.
 
     **When it fires**: an attempt the replay marks as a deviation: the observed runner impact
     or retry disagrees with the policy (a 503 without `stop_runner: false` after which the same
     runner keeps serving, a retry the policy forbids, a retry missing). A runner that merely
-    went silent after a 503 is an *inferred* termination, not a deviation.
+    went silent after a 503 is an *inferred* termination, not a deviation. Only where the
+    platform's gateway is observed: one of the attempt's dispatch, answer or termination events
+    was written by the platform (native logs or a fal export), not by a proxy (nginx, Envoy)
+    nor inferred from an app's own traces (OpenTelemetry), which show no platform behaviour.
 
     **Why it matters**: every other rule reasons from the documented policy ("503 — the runner
     is immediately terminated", "4XX ... never retried", "Direct calls ... are never retried").
@@ -145,7 +152,12 @@ class L002(Rule):
               0 AS runners_killed, 0.0 AS gpu_seconds,
               coalesce(a.deviation_reason, 'deviation') AS signature
             FROM attempts a
-            WHERE a.deviation
+            WHERE a.deviation AND EXISTS (
+                SELECT 1 FROM events g
+                WHERE g.event_id IN (a.dispatched_event_id, a.answered_event_id,
+                                     a.terminated_event_id)
+                  AND NOT g.inferred AND {PLATFORM_ORIGIN}
+            )
             """,
             [],
         )
