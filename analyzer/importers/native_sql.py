@@ -11,9 +11,9 @@ expression (:func:`_typed_query`) and the list of checks (:func:`_checks`):
   line with ``_reject_reason`` (NULL for a good line, else the first check that failed) and
   ``_raw`` (the line).
 
-Secrets are redacted (:mod:`.redact`): the scheme rules on each line before parsing (behind
-a cheap ``contains`` pre-filter), the key rule on ``extra``, all rules on the raw text of
-rejected lines. Each line is parsed ONCE by ``json_transform`` into a struct of VARCHAR
+Secrets are redacted (:mod:`.redact`): every rule on each line before parsing (behind one
+case-insensitive pre-filter), so known fields, ``extra``, rejected lines and the values
+quoted in reasons all come from the redacted text. Each line is parsed ONCE by ``json_transform`` into a struct of VARCHAR
 (strings unescaped, numbers, booleans, objects and arrays as their JSON text); every known
 field of ``analyzer.fields.FIELD_TYPES`` is then cast with plain, vectorised casts. A field
 present (not null) whose cast fails is a wrong type. Unknown fields are found by counting
@@ -40,7 +40,7 @@ import json
 from functools import cache
 
 from analyzer.fields import FIELD_TYPES, KNOWN_EVENTS
-from analyzer.importers.redact import key_redact_sql, redact_sql, scheme_redact_sql
+from analyzer.importers.redact import redact_sql
 from analyzer.store import quote_identifier as q
 
 # reasons (the exact strings stored in rejected.reason)
@@ -163,7 +163,7 @@ def _typed_query(extra_columns: str, passthrough: str = "") -> str:
     casts = ",\n        ".join(
         f"{typed_expr(n, t)} AS {q('_c_' + n)}" for n, t in _OTHER_FIELDS if t != "VARCHAR"
     )
-    line = scheme_redact_sql("line")
+    line = redact_sql("line")
     return f"""
 WITH lines AS (
     SELECT {passthrough}line_no, {line} AS line FROM chunk_lines
@@ -189,7 +189,7 @@ SELECT
     {", ".join(_output_columns())},
     {_TS_RAW} AS ts_raw,
     {_TS_NAIVE} AS ts_naive,
-    {key_redact_sql("unknown")} AS extra
+    unknown AS extra
 FROM typed
 """
 
@@ -248,7 +248,7 @@ def insert_rejected_sql() -> str:
     """INSERT the bad lines of ``chunk_lines`` into ``rejected``."""
     return f"""
 INSERT INTO rejected (file, line_no, raw, reason, import_id)
-SELECT $file, line_no, left({redact_sql("rtrim(_raw, chr(10) || chr(13))")}, $max_raw), _reject_reason,
+SELECT $file, line_no, left(rtrim(_raw, chr(10) || chr(13)), $max_raw), _reject_reason,
        $import_id
 FROM ({stage_query()}) WHERE _reject_reason IS NOT NULL
 """

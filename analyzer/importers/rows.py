@@ -83,7 +83,7 @@ FROM _mapped_rows
 """
 _REJECTED_SQL = f"""
 INSERT INTO rejected (file, line_no, raw, reason, import_id)
-SELECT $file, line_no, left({redact_sql("raw")}, {MAX_RAW_CHARS}), reason, $import_id
+SELECT $file, line_no, left({redact_sql("raw")}, {MAX_RAW_CHARS}), {redact_sql("reason")}, $import_id
 FROM _mapped_rejected
 """
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analyzer.importers.redact import redact_text
+
 FIRST_REASONS = 5
 
 
@@ -105,7 +107,8 @@ class ImportSummary:
             "seconds": round(self.seconds, 3),
             "events_per_second": round(self.events_per_second, 1),
             "first_rejected": [
-                {"file": r.file, "line": r.line_no, "reason": r.reason} for r in self.first_rejected
+                {"file": r.file, "line": r.line_no, "reason": redact_text(r.reason)}
+                for r in self.first_rejected
             ],
         }
 
@@ -128,7 +131,7 @@ class ImportSummary:
         if self.rejected:
             lines.append("first rejected lines:")
             for r in self.first_rejected:
-                lines.append(f"  {_short(r.file, base)}:{r.line_no}: {r.reason}")
+                lines.append(f"  {_short(r.file, base)}:{r.line_no}: {redact_text(r.reason)}")
             if self.rejected > len(self.first_rejected):
                 lines.append(
                     f"  ... {self.rejected - len(self.first_rejected):,} more "
