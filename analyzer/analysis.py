@@ -18,13 +18,13 @@ from pydantic import ValidationError
 
 from analyzer import replay
 from analyzer.config import Config, ConfigError
-from analyzer.replay.policy import ErrorClass, Policy, default_policy, load_policy
+from analyzer.replay.policy import Policy, default_policy, load_policy, with_patterns
 from analyzer.rules import REGISTRY, Finding, Rule
 from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.engine import Pricing, SelectedRule, run_rules
 from analyzer.rules.store import load_findings
 from analyzer.rules.totals import cost_totals
-from analyzer.store import get_meta, set_meta, table_exists
+from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
 
 RULES_VERSION = "1"
 """Bumped when a rule's logic changes, so stored findings are recomputed."""
@@ -51,20 +51,15 @@ class AnalysisResult:
 def policy_for(config: Config) -> Policy:
     """The policy the replay runs under: the configured file (or the default), with the
     configuration's ``error-patterns`` tried before its own error classes, so that the
-    replay's ``attempts.error_class`` (which decides whether a termination was needless) and
-    the rules classify an error the same way."""
+    replay's ``attempts.error_class`` (which decides whether a termination was needless) is
+    the one class the rules select; the configuration's ``price_per_gpu_hour``, when set, is
+    the price of every machine type (``runners.price_usd_per_gpu_hour``)."""
     policy = load_policy(config.policy) if config.policy else default_policy()
-    if not config.error_patterns:
-        return policy
-    extra = [
-        ErrorClass(
-            name=p.error_class,
-            exc_type_patterns=[p.pattern] if p.field == "exc_type" else [],
-            message_patterns=[p.pattern] if p.field == "message" else [],
+    if config.price_per_gpu_hour is not None:  # one flat price for every machine type
+        policy = policy.model_copy(
+            update={"gpu_hour_usd": {}, "default_gpu_hour_usd": config.price_per_gpu_hour}
         )
-        for p in config.error_patterns
-    ]
-    return policy.model_copy(update={"error_classes": [*extra, *policy.error_classes]})
+    return with_patterns(policy, config.error_patterns)
 
 
 def selected_rules(config: Config, policy: Policy | None = None) -> list[SelectedRule]:
@@ -111,7 +106,11 @@ def _fingerprint(config: Config) -> str:
 def _policy_fingerprint(config: Config) -> str:
     """What the replay tables depend on: the policy file (and its text) and the error
     patterns of the configuration (they classify ``attempts.error_class``)."""
-    only_policy = Config(policy=config.policy, error_patterns=config.error_patterns)
+    only_policy = Config(
+        policy=config.policy,
+        error_patterns=config.error_patterns,
+        price_per_gpu_hour=config.price_per_gpu_hour,
+    )
     return only_policy.fingerprint()
 
 
@@ -133,13 +132,8 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     counts = run_rules(
         con,
         rules,
-        pricing=Pricing(
-            flat_usd=config.price_per_gpu_hour,
-            default_usd=policy.default_gpu_hour_usd,
-            by_machine=dict(policy.gpu_hour_usd),
-        ),
+        pricing=Pricing(default_usd=policy.default_gpu_hour_usd),
         allow=config.allow,
-        patterns=config.error_patterns,
     )
     events = _count(con, "events")
     set_meta(con, "analysis_events", str(events))
@@ -147,15 +141,7 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     set_meta(con, "analysis_policy", _policy_fingerprint(config))
     set_meta(con, "analysis_rules", ",".join(s.rule.code for s in rules))
     set_meta(con, "analysis_allowed", str(counts["allowed"]))
-    set_meta(
-        con,
-        "gpu_hour_usd",
-        str(
-            config.price_per_gpu_hour
-            if config.price_per_gpu_hour is not None
-            else policy.default_gpu_hour_usd
-        ),
-    )
+    set_meta(con, "gpu_hour_usd", str(policy.default_gpu_hour_usd))
     findings = tuple(load_findings(con))
     return AnalysisResult(
         findings=findings,
@@ -235,5 +221,5 @@ def summarize(
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     if not table_exists(con, table):
         return 0
-    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute(f"SELECT count(*) FROM {quote_identifier(table)}").fetchall()
+    return int(rows[0][0])

@@ -118,6 +118,8 @@ impact AS (
 SELECT i.* EXCLUDE (app, endpoint, app_, endpoint_, base_impact, base_retry, condition),
        i.app_ AS app, i.endpoint_ AS endpoint,
        ec.error_class, mt.machine_type,
+       coalesce(pp.usd_per_hour, (SELECT value FROM policy_scalar
+                                  WHERE key = 'default_gpu_hour_usd')) AS price_usd_per_gpu_hour,
        CASE WHEN i.answered_at IS NULL THEN NULL
             WHEN i.stop_runner THEN (SELECT value FROM policy_text WHERE key = 'stop_true')
             WHEN i.stop_runner = false AND i.base_impact = 'terminated'
@@ -141,6 +143,7 @@ LEFT JOIN _rp_errclass ec ON (i.exc_type IS NOT NULL OR i.exc_message IS NOT NUL
                          AND ec.k_exc = coalesce(i.exc_type, '')
                          AND ec.k_msg = coalesce(i.exc_message, '')
 LEFT JOIN _rp_rseen mt ON mt.runner_id = i.runner_id
+LEFT JOIN policy_price pp ON pp.machine_type = mt.machine_type
 -- skip conditions as plain joins (a correlated EXISTS made DuckDB materialise every row)
 LEFT JOIN (SELECT DISTINCT app, condition FROM policy_skip) sk_app
        ON sk_app.condition = i.condition AND sk_app.app = i.app_
@@ -218,8 +221,16 @@ u AS (
                cancel IS NOT NULL OR disconnect IS NOT NULL AS cancelled_,
                epoch(completed_at) >= epoch(received_at) + recv.deadline_s AS deadline_passed
         FROM _rp_recv) r USING (request_id)
+),
+v AS (  -- a termination is needless unless the error or the reason justifies it
+    SELECT u.*,
+           (runner_terminated_ AND error_class IS NOT NULL
+            AND error_class NOT IN (SELECT class_name FROM policy_legit_503)
+            AND coalesce(termination_reason, '') NOT IN ('request_timeout', 'connection_error',
+                                                         'crash', 'scaled_down')) AS needless_
+    FROM u
 )
-SELECT u.* EXCLUDE (runner_terminated_, terminated_at_, logged_reason, logged_term_at,
+SELECT u.* EXCLUDE (needless_, runner_terminated_, terminated_at_, logged_reason, logged_term_at,
                     inferred, completed_at, cancelled_, deadline_passed, max_attempt,
                     answer_event, no_retry),
        runner_terminated_ AS runner_terminated,
@@ -243,12 +254,9 @@ SELECT u.* EXCLUDE (runner_terminated_, terminated_at_, logged_reason, logged_te
        greatest(0, epoch(coalesce(handler_ended_at, terminated_at_, answered_at,
                                   (SELECT window_end FROM _rp_window)))
                    - epoch(coalesce(handler_started_at, dispatched_at))) AS gpu_seconds,
-       (runner_terminated_ AND error_class IS NOT NULL
-        AND error_class NOT IN (SELECT class_name FROM policy_legit_503)
-        AND coalesce(termination_reason, '') NOT IN ('request_timeout', 'connection_error',
-                                                     'crash', 'scaled_down')
-       ) AS needless_termination
-FROM u
+       needless_ AS needless_termination,
+       runner_terminated_ AND NOT needless_ AS legitimate_termination
+FROM v AS u
 LEFT JOIN (SELECT request_id, attempt - 1 AS attempt, arg_min(reason, ts) AS reason
            FROM events WHERE event = 'request.requeued' AND attempt IS NOT NULL
              AND request_id IS NOT NULL

@@ -20,7 +20,7 @@ from analyzer.replay.children import build_children
 from analyzer.replay.clock import build_clock_offsets
 from analyzer.replay.cost import cost_attempts
 from analyzer.replay.policy import Policy, default_policy
-from analyzer.replay.policy_sql import install_policy_tables
+from analyzer.replay.policy_sql import install_policy_tables, install_status_table
 from analyzer.replay.requests import build_requests
 from analyzer.replay.runners import build_runners
 from analyzer.replay.schema import REPLAY_TABLES, VIEWS
@@ -79,9 +79,10 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
     try:
         events = _count(con, "events")
         build_clock_offsets(con)
+        install_policy_tables(con, policy)
         build_stage(con)
         behaviour = observed_429(con, policy.max_attempts)
-        install_policy_tables(con, policy, observed_429=behaviour)
+        install_status_table(con, policy, observed_429=behaviour)
         build_attempts(con)
         build_runners(con)
         build_children(con)
@@ -89,7 +90,7 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
         cost_attempts(con)
         build_requests(con)
         build_timeline(con)
-        con.execute("DROP TABLE IF EXISTS _rp_rcost; DROP TABLE IF EXISTS _rp_term; SELECT 1")
+        con.execute("DROP TABLE IF EXISTS _rp_term")
         cleanup(con)
         set_meta(con, "replay_events", str(events))
         set_meta(con, "policy_version", policy.version)

@@ -39,14 +39,12 @@ SELECT a.request_id, a.attempt,
             ELSE coalesce(a.gpu_seconds, 0) + coalesce(lk.s, 0) END
        + CASE WHEN a.needless_termination THEN coalesce(rn.cold_start_s, cold.avg_cold, 0)
               ELSE 0 END AS wasted,
-       coalesce(pp.usd_per_hour, (SELECT value FROM policy_scalar
-                                  WHERE key = 'default_gpu_hour_usd')) AS price
+       a.price_usd_per_gpu_hour AS price
 FROM attempts a
 LEFT JOIN cc ON cc.request_id = a.request_id AND cc.attempt = a.attempt
 LEFT JOIN leaked lk ON lk.request_id = a.request_id AND lk.attempt = a.attempt
 LEFT JOIN runners rn ON rn.runner_id = a.runner_id
-LEFT JOIN cold ON cold.app = a.app
-LEFT JOIN policy_price pp ON pp.machine_type = a.machine_type;
+LEFT JOIN cold ON cold.app = a.app;
 
 UPDATE attempts SET gpu_seconds_wasted = c.wasted, wasted_usd = c.wasted / 3600 * c.price
 FROM _rp_acost c WHERE attempts.request_id = c.request_id AND attempts.attempt = c.attempt;

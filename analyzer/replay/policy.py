@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from analyzer.classify import CLASS_ORDER, DEFAULT_PATTERNS
+from analyzer.classify import CLASS_ORDER, DEFAULT_PATTERNS, Pattern
 from analyzer.errors import AnalyzerError
 
 POLICY_VERSION = "1"
@@ -223,6 +224,22 @@ class Policy(_Model):
 
 def default_policy() -> Policy:
     return Policy()
+
+
+def with_patterns(policy: Policy, patterns: Iterable[Pattern]) -> Policy:
+    """``policy`` with configured classifier patterns tried before its own error classes
+    (one class per pattern, in the configured order)."""
+    extra = [
+        ErrorClass(
+            name=p.error_class,
+            exc_type_patterns=[p.pattern] if p.field == "exc_type" else [],
+            message_patterns=[p.pattern] if p.field == "message" else [],
+        )
+        for p in patterns
+    ]
+    if not extra:
+        return policy
+    return policy.model_copy(update={"error_classes": [*extra, *policy.error_classes]})
 
 
 def _merge(base: Any, override: Any) -> Any:

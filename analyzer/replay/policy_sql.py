@@ -27,7 +27,18 @@ def install_policy_tables(
     - ``policy_text(key, value)``: the impacts of ``x-fal-stop-runner`` true / false.
     - ``policy_legit_503(class_name)``: error classes for which a 503 is legitimate.
     - ``policy_scalar(key, value)``: max_attempts, graces, the default price.
+    - ``policy_retried_status(status)``: statuses the queue may retry (429 unless the policy
+      says it is not retried): after one, below ``max_attempts``, a retry may still be queued.
     """
+    install_status_table(con, policy, observed_429)
+    _install_static_tables(con, policy)
+
+
+def install_status_table(
+    con: duckdb.DuckDBPyConnection, policy: Policy, observed_429: str = "unknown"
+) -> None:
+    """(Re)create ``policy_status`` (see :func:`install_policy_tables`): the 429 behaviour the
+    logs show is known only once the attempts are staged."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _policy_rule (lo INTEGER, hi INTEGER, runner_impact VARCHAR, "
         "retry BOOLEAN, condition VARCHAR)"
@@ -50,6 +61,21 @@ def install_policy_tables(
         [resolve_429(policy, observed_429)],
     )
     con.execute("DROP TABLE _policy_rule")
+
+
+def _install_static_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    retried = sorted(
+        {
+            s
+            for r in policy.status_rules
+            for s in range(r.min_status, r.max_status + 1)
+            if policy.status_rule(s) == r
+            and (r.retry or (r.retry is None and policy.retry_429 != "not_retried"))
+        }
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE policy_retried_status (status INTEGER)")
+    if retried:
+        con.executemany("INSERT INTO policy_retried_status VALUES (?)", [(x,) for x in retried])
     con.execute(
         "CREATE OR REPLACE TEMP TABLE policy_failure (error_type VARCHAR, runner_impact VARCHAR, "
         "retry BOOLEAN, condition VARCHAR)"

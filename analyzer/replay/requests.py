@@ -15,21 +15,26 @@ from analyzer.replay.schema import fill
 REQUESTS_SELECT = """
 WITH u AS (  -- narrow rows of every source, aggregated in ONE pass keyed on request_id
     SELECT request_id, 0 AS src, ts, event_id, NULL::INTEGER AS attempt,
-           NULL::BOOLEAN AS killed, NULL::VARCHAR AS app, NULL::VARCHAR AS endpoint,
+           NULL::BOOLEAN AS killed, NULL::BOOLEAN AS needless,
+           NULL::VARCHAR AS app, NULL::VARCHAR AS endpoint,
            NULL::DOUBLE AS gpu, NULL::DOUBLE AS wasted, NULL::DOUBLE AS usd
     FROM events WHERE request_id IS NOT NULL AND source <> 'runner'
     UNION ALL
-    SELECT request_id, 0, ts, event_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM _rp_rev
+    SELECT request_id, 0, ts, event_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM _rp_rev
     UNION ALL
-    SELECT request_id, 1, NULL, NULL, attempt, runner_terminated, NULL, NULL, gpu_seconds,
+    SELECT request_id, 1, NULL, NULL, attempt, runner_terminated, needless_termination,
+           NULL, NULL, gpu_seconds,
            gpu_seconds_wasted, wasted_usd
     FROM attempts
     UNION ALL
-    SELECT request_id, 2, NULL, NULL, NULL, NULL, app, endpoint, NULL, NULL, NULL FROM _rp_att0
+    SELECT request_id, 2, NULL, NULL, NULL, NULL, NULL, app, endpoint, NULL, NULL, NULL
+    FROM _rp_att0
 ),
 g AS (
     SELECT request_id, min(ts) AS first_seen_at, arg_min(event_id, ts) AS first_event_id,
            max(attempt) AS n, count(*) FILTER (WHERE src = 1 AND killed) AS killed,
+           count(*) FILTER (WHERE src = 1 AND needless) AS needless,
            count(*) FILTER (WHERE src = 0) > 0 AS seen,
            sum(gpu) AS gpu, sum(wasted) AS wasted, sum(usd) AS usd,
            any_value(app) FILTER (WHERE src = 2) AS fa_app,
@@ -46,7 +51,7 @@ j AS (  -- flat columns (no structs): this CTE is read twice, so it is materiali
            r.done.status AS final_status, r.done.error_type AS final_error_type,
            r.done.event_id AS completed_event_id,
            r.cancel.ts AS cancel_requested_at, r.disconnect.ts AS disconnected_at,
-           g.n, g.killed, g.gpu, g.wasted, g.usd,
+           g.n, g.killed, g.needless, g.gpu, g.wasted, g.usd,
            r.received_at + to_microseconds(CAST(round(r.recv.deadline_s * 1e6) AS BIGINT))
                AS deadline_at
     FROM g
@@ -83,7 +88,8 @@ SELECT request_id,
        coalesce(gpu, 0) AS gpu_seconds, coalesce(wasted, 0) AS gpu_seconds_wasted,
        received_at IS NULL AS partial,
        first_seen_at, coalesce(usd, 0) AS wasted_usd,
-       received_event_id, completed_event_id
+       received_event_id, completed_event_id,
+       coalesce(needless, 0)::INTEGER AS runners_killed_needlessly
 FROM j LEFT JOIN fb ON fb.event_id = j.first_event_id
 """
 

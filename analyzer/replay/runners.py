@@ -23,7 +23,8 @@ killed AS (
     SELECT runner_id,
            arg_min({'ts': terminated_at, 'request_id': request_id, 'attempt': attempt,
                     'inferred': termination_inferred, 'reason': termination_reason,
-                    'event_id': terminated_event_id}, terminated_at) AS k
+                    'event_id': terminated_event_id, 'needless': needless_termination},
+                   terminated_at) AS k
     FROM attempts WHERE runner_terminated GROUP BY runner_id
 ),
 served AS (
@@ -71,8 +72,12 @@ SELECT e.runner_id, e.app, e.machine_type, e.started_at, e.ready_at,
                                       WHEN 'stopped' THEN e.stopped.ts END,
                                   e.last_seen_at))
                    - epoch(coalesce(e.started_at, e.first_seen_at))) AS gpu_seconds,
-       epoch(e.ready_at) - epoch(e.started_at) AS cold_start_s
+       epoch(e.ready_at) - epoch(e.started_at) AS cold_start_s,
+       (e.end_kind = 'terminated' AND coalesce(e.k.needless, false)) AS needless_termination,
+       coalesce(pp.usd_per_hour, (SELECT value FROM policy_scalar
+                                  WHERE key = 'default_gpu_hour_usd')) AS price_usd_per_gpu_hour
 FROM ended e LEFT JOIN clock_offsets o USING (runner_id)
+LEFT JOIN policy_price pp ON pp.machine_type = e.machine_type
 """
 
 

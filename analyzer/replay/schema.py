@@ -61,6 +61,9 @@ REPLAY_TABLES: dict[str, list[tuple[str, str]]] = {
         ("gpu_seconds_wasted", "DOUBLE"),
         ("wasted_usd", "DOUBLE"),
         ("handler_started_event_id", "BIGINT"),
+        ("legitimate_termination", "BOOLEAN"),
+        ("stop_runner_inferred", "BOOLEAN"),
+        ("price_usd_per_gpu_hour", "DOUBLE"),
     ],
     "runners": [
         ("runner_id", "VARCHAR"),
@@ -84,6 +87,8 @@ REPLAY_TABLES: dict[str, list[tuple[str, str]]] = {
         # additions
         ("killed_by_attempt", "INTEGER"),
         ("end_event_id", "BIGINT"),
+        ("needless_termination", "BOOLEAN"),
+        ("price_usd_per_gpu_hour", "DOUBLE"),
     ],
     "children": [
         ("request_id", "VARCHAR"),
@@ -169,6 +174,7 @@ REPLAY_TABLES: dict[str, list[tuple[str, str]]] = {
         ("wasted_usd", "DOUBLE"),
         ("received_event_id", "BIGINT"),
         ("completed_event_id", "BIGINT"),
+        ("runners_killed_needlessly", "INTEGER"),
     ],
     "event_alignment": [
         ("event_id", "BIGINT"),

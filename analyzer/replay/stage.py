@@ -4,6 +4,7 @@ Narrow temporary tables (dropped at the end of the replay; wide columns are join
 ``events`` by ``event_id`` only where needed, which keeps a replay of millions of events fast):
 
 - ``_rp_window``: first and last aligned time of the window.
+- ``_rp_pending``: a request listing's completions that end nothing (a retry may be queued).
 - ``_rp_recv``: per request, ``request.received`` / ``request.completed`` / cancel / disconnect.
 - ``_rp_att0``: the gateway's view of each attempt (dispatch and answer joined by attempt number;
   answers without a number matched to the latest dispatch on the same runner).
@@ -26,6 +27,27 @@ import duckdb
 _ALIGN = "e.ts - to_microseconds(CAST(round(coalesce(o.offset_s, 0) * 1e6) AS BIGINT))"
 
 STAGE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE _rp_disp AS
+WITH d AS (
+    SELECT request_id,
+           coalesce(attempt, row_number() OVER (PARTITION BY request_id ORDER BY ts, event_id))
+               ::INTEGER AS att,
+           runner_id, ts, event_id, app, endpoint
+    FROM events
+    WHERE source = 'gateway' AND event = 'attempt.dispatched' AND request_id IS NOT NULL
+)
+SELECT request_id, att AS attempt, runner_id, ts, event_id, app, endpoint FROM d
+QUALIFY row_number() OVER (PARTITION BY request_id, att ORDER BY ts, event_id) = 1;
+
+CREATE OR REPLACE TEMP TABLE _rp_pending AS
+-- a request listing's last answer, taken as the completion by the importer, ends nothing when
+-- the policy retries its status and the cap is not reached: a retry may still be queued
+SELECT e.event_id FROM events e
+JOIN (SELECT request_id, max(attempt) AS n FROM _rp_disp GROUP BY request_id) d USING (request_id)
+WHERE e.origin = 'fal_requests' AND e.inferred AND e.event = 'request.completed'
+  AND e.status IN (SELECT status FROM policy_retried_status)
+  AND d.n < (SELECT value FROM policy_scalar WHERE key = 'max_attempts');
+
 CREATE OR REPLACE TEMP TABLE _rp_recv AS
 SELECT request_id,
        min(ts) FILTER (WHERE event = 'request.received') AS received_at,
@@ -43,27 +65,31 @@ FROM events
 WHERE source = 'gateway' AND request_id IS NOT NULL
   AND event IN ('request.received', 'request.completed', 'request.cancel_requested',
                 'request.client_disconnected')
+  AND event_id NOT IN (SELECT event_id FROM _rp_pending)
 GROUP BY request_id;
 
-CREATE OR REPLACE TEMP TABLE _rp_disp AS
-WITH d AS (
-    SELECT request_id,
-           coalesce(attempt, row_number() OVER (PARTITION BY request_id ORDER BY ts, event_id))
-               ::INTEGER AS att,
-           runner_id, ts, event_id, app, endpoint
-    FROM events
-    WHERE source = 'gateway' AND event = 'attempt.dispatched' AND request_id IS NOT NULL
-)
-SELECT request_id, att AS attempt, runner_id, ts, event_id, app, endpoint FROM d
-QUALIFY row_number() OVER (PARTITION BY request_id, att ORDER BY ts, event_id) = 1;
-
 CREATE OR REPLACE TEMP TABLE _rp_ans AS
-WITH raw AS (
-    SELECT event_id, ts, event, request_id, runner_id, attempt, app, endpoint, status,
-           error_type, needs_retry, stop_runner
-    FROM events
-    WHERE source = 'gateway' AND event IN ('attempt.finished', 'attempt.failed')
-      AND request_id IS NOT NULL
+WITH later AS (  -- a listing without headers: the runner's last dispatch it shows
+    SELECT runner_id, max(ts) AS last_dispatch FROM events
+    WHERE origin = 'fal_requests' AND event = 'attempt.dispatched' AND runner_id IS NOT NULL
+    GROUP BY runner_id
+),
+raw0 AS (
+    SELECT e.event_id, e.ts, e.event, e.request_id, e.runner_id, e.attempt, e.app, e.endpoint,
+           e.status, e.error_type, e.needs_retry, e.stop_runner,
+           -- x-fal-stop-runner: false is the documented explanation of a runner that took
+           -- another attempt after answering 503 in a listing that carries no headers
+           (e.stop_runner IS NULL AND e.origin = 'fal_requests' AND e.event = 'attempt.finished'
+            AND e.status = 503 AND coalesce(l.last_dispatch > e.ts, false)) AS stop_inferred
+    FROM events e LEFT JOIN later l ON l.runner_id = e.runner_id AND e.origin = 'fal_requests'
+    WHERE e.source = 'gateway' AND e.event IN ('attempt.finished', 'attempt.failed')
+      AND e.request_id IS NOT NULL
+),
+raw AS (
+    SELECT * EXCLUDE (stop_runner, stop_inferred),
+           CASE WHEN stop_inferred THEN false ELSE stop_runner END AS stop_runner,
+           stop_inferred AS stop_runner_inferred
+    FROM raw0
 ),
 numbered AS (
     SELECT r.*, r.attempt AS att FROM raw r WHERE r.attempt IS NOT NULL
@@ -83,7 +109,7 @@ SELECT coalesce(d.request_id, a.request_id) AS request_id,
        coalesce(d.endpoint, a.endpoint) AS endpoint,
        d.ts AS dispatched_at, d.event_id AS dispatched_event_id,
        a.ts AS answered_at, a.event_id AS answered_event_id, a.event AS answer_event,
-       a.status, a.error_type, a.needs_retry, a.stop_runner
+       a.status, a.error_type, a.needs_retry, a.stop_runner, a.stop_runner_inferred
 FROM _rp_disp d FULL OUTER JOIN _rp_ans a ON d.request_id = a.request_id AND d.attempt = a.att;
 
 CREATE OR REPLACE TEMP TABLE _rp_rev1 AS
@@ -172,14 +198,14 @@ FROM _rp_rseen;
 """
 
 CLEANUP_SQL = """
-DROP TABLE IF EXISTS _rp_window; DROP TABLE IF EXISTS _rp_recv; DROP TABLE IF EXISTS _rp_disp;
+DROP TABLE IF EXISTS _rp_window; DROP TABLE IF EXISTS _rp_recv; DROP TABLE IF EXISTS _rp_pending; DROP TABLE IF EXISTS _rp_disp;
 DROP TABLE IF EXISTS _rp_ans; DROP TABLE IF EXISTS _rp_att0; DROP TABLE IF EXISTS _rp_rev;
 DROP TABLE IF EXISTS _rp_rseen;
 """
 
 
 def build_stage(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the staging tables (needs ``clock_offsets``)."""
+    """Create the staging tables (needs ``clock_offsets`` and the policy tables)."""
     con.execute(STAGE_SQL)
 
 

@@ -3,9 +3,13 @@
 1. each rule's query inserts its hits into ``rule_hits`` (one statement per rule);
 2. hits are grouped into one finding per (code, subject): the first hit (by ``ord``) names the
    runner, time, message and signature; evidence lists, runners killed and GPU-seconds add up;
-3. evidence event ids are joined with ``events`` for their file and line, costs are priced per
-   GPU-hour of the runner's machine type, per-app allowances drop what a team accepted, and the
-   ``findings`` table is written worst first.
+3. evidence event ids are joined with ``events`` for their file and line, costs are priced at
+   the replay's ``runners.price_usd_per_gpu_hour`` (the policy's default price for a finding
+   without a runner), per-app allowances drop what a team accepted, and the ``findings`` table
+   is written worst first.
+
+Rules select the replay's derived columns (``attempts.error_class``, ``needless_termination``,
+``gpu_seconds_wasted``...): nothing here classifies an error or prices a GPU-second again.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import duckdb
 
 from analyzer.errors import AnalyzerError
 from analyzer.rules.base import HIT_COLUMNS, SEVERITY_RANK, Rule, RuleOptions
-from analyzer.rules.classify import Pattern, install_classifier
 from analyzer.rules.store import FINDINGS_DDL
 
 HITS_DDL = """
@@ -58,11 +61,10 @@ class SelectedRule:
 
 @dataclass(frozen=True)
 class Pricing:
-    """Price of a GPU-hour: one flat price, or per machine type with a default."""
+    """The price of a GPU-hour for findings without a runner (the policy's default); a
+    runner's own price is the replay's ``runners.price_usd_per_gpu_hour``."""
 
-    flat_usd: float | None = None
     default_usd: float = 2.0
-    by_machine: Mapping[str, float] | None = None
 
 
 def run_rules(
@@ -71,14 +73,12 @@ def run_rules(
     *,
     pricing: Pricing = Pricing(),
     allow: Mapping[str, Iterable[str]] | None = None,
-    patterns: Iterable[Pattern] = (),
 ) -> dict[str, int]:
     """Write ``findings`` from the selected rules; returns counts (``findings``, ``allowed``)."""
     selected = list(rules)
     # Whoever writes findings without recording what they cover makes the stored analysis
     # stale (analysis.analyze records it again once the findings are written).
     con.execute("DELETE FROM meta WHERE key = 'analysis_config'")
-    install_classifier(con, patterns)
     con.execute(HITS_DDL)
     for sel in selected:
         sql, params = sel.rule().sql(sel.options)
@@ -93,19 +93,18 @@ def run_rules(
             raise RuleFailedError(
                 f"rule {sel.rule.code} failed on this database: {first}"
             ) from None
-    _install_lookup_tables(con, selected, pricing, allow or {})
+    _install_lookup_tables(con, selected, allow or {})
     con.execute(_GROUP_SQL)
     con.execute(FINDINGS_DDL)
-    con.execute(_FINDINGS_SQL, [pricing.flat_usd, pricing.default_usd])
-    allowed = con.execute("SELECT count(*) FROM rule_grouped WHERE allowed").fetchone()
-    total = con.execute("SELECT count(*) FROM findings").fetchone()
-    return {"findings": int(total[0]) if total else 0, "allowed": int(allowed[0]) if allowed else 0}
+    con.execute(_FINDINGS_SQL, [pricing.default_usd])
+    allowed = con.execute("SELECT count(*) FROM rule_grouped WHERE allowed").fetchall()
+    total = con.execute("SELECT count(*) FROM findings").fetchall()
+    return {"findings": int(total[0][0]), "allowed": int(allowed[0][0])}
 
 
 def _install_lookup_tables(
     con: duckdb.DuckDBPyConnection,
     selected: list[SelectedRule],
-    pricing: Pricing,
     allow: Mapping[str, Iterable[str]],
 ) -> None:
     con.execute(
@@ -117,10 +116,6 @@ def _install_lookup_tables(
             "INSERT INTO rule_meta VALUES (?, ?, ?, ?)",
             [(s.rule.code, s.rule.name, s.severity, SEVERITY_RANK[s.severity]) for s in selected],
         )
-    con.execute("CREATE OR REPLACE TEMP TABLE rule_price (machine_type VARCHAR, usd DOUBLE)")
-    prices = list((pricing.by_machine or {}).items())
-    if prices:
-        con.executemany("INSERT INTO rule_price VALUES (?, ?)", prices)
     con.execute("CREATE OR REPLACE TEMP TABLE rule_allow (app VARCHAR, prefix VARCHAR)")
     rows = [(app, p.upper()) for app, prefixes in allow.items() for p in prefixes]
     if rows:
@@ -164,10 +159,9 @@ ev_json AS (
     GROUP BY d.fid
 ),
 priced AS (
-    SELECT g.fid, coalesce(?::DOUBLE, p.usd, ?::DOUBLE) AS usd_per_hour
+    SELECT g.fid, coalesce(rr.price_usd_per_gpu_hour, ?::DOUBLE) AS usd_per_hour
     FROM rule_grouped g
     LEFT JOIN runners rr ON rr.runner_id = g.runner_id
-    LEFT JOIN rule_price p ON p.machine_type = rr.machine_type
     WHERE NOT g.allowed
 )
 SELECT row_number() OVER (ORDER BY g.fid)::INTEGER AS finding_id,

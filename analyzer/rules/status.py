@@ -1,8 +1,8 @@
 """S rules: the status code an app answered does not fit the error it met.
 
-Each query reads ``attempts`` joined with ``rule_error_class`` (the classifier's verdict on the
-attempt's exception, see :mod:`analyzer.rules.classify`) and yields one hit per attempt; the
-engine keeps one finding per request.
+Each query reads ``attempts`` with its ``error_class`` (the replay's verdict on the attempt's
+exception, under the policy's error classes: see :mod:`analyzer.classify`) and yields one hit
+per attempt; the engine keeps one finding per request.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ from pydantic import Field
 
 from analyzer.rules.base import Rule, RuleOptions
 
-# The columns every attempt-level hit shares (``a`` = attempts, ``ec`` = rule_error_class).
+# The columns every attempt-level hit shares (``a`` = attempts).
 ATTEMPT_HIT = """
     a.request_id AS subject, a.attempt AS ord, a.app, a.endpoint, a.request_id, a.runner_id,
     coalesce(a.answered_at, a.handler_ended_at, a.dispatched_at) AS ts"""
-CLASS_JOIN = """
-    JOIN rule_error_class ec
-      ON ec.exc_type IS NOT DISTINCT FROM a.exc_type
-     AND ec.exc_message IS NOT DISTINCT FROM a.exc_message"""
 EXC_TEXT = (
     "coalesce(a.exc_type, 'an error') || "
     "coalesce(': ' || left(regexp_replace(a.exc_message, '\\s+', ' ', 'g'), 120), '')"
@@ -86,13 +82,10 @@ class S001(Rule):
                           ELSE 'would be terminated by policy' END) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
               {KILLED},
-              coalesce(a.gpu_seconds, 0)
-                + CASE WHEN a.runner_terminated THEN coalesce(r.cold_start_s, 0) ELSE 0 END
-                AS gpu_seconds,
+              coalesce(a.gpu_seconds_wasted, 0) AS gpu_seconds,
               {SIGNATURE} AS signature
-            FROM attempts a {CLASS_JOIN}
-            LEFT JOIN runners r ON r.runner_id = a.runner_id
-            WHERE a.status = 503 AND NOT list_contains(?::VARCHAR[], ec.error_class)
+            FROM attempts a
+            WHERE a.status = 503 AND NOT list_contains(?::VARCHAR[], a.error_class)
               AND a.stop_runner IS DISTINCT FROM false
               AND (a.runner_terminated OR coalesce(a.expected_runner_impact = 'terminated', true))
             """,
@@ -141,8 +134,8 @@ class S002(Rule):
               {KILLED},
               coalesce(a.gpu_seconds, 0) AS gpu_seconds,
               {SIGNATURE} AS signature
-            FROM attempts a {CLASS_JOIN}
-            WHERE list_contains(?::INTEGER[], a.status) AND ec.error_class = 'bad_input'
+            FROM attempts a
+            WHERE list_contains(?::INTEGER[], a.status) AND a.error_class = 'bad_input'
             """,
             [list(options.statuses)],
         )
@@ -183,8 +176,8 @@ class S003(Rule):
               {KILLED},
               coalesce(a.gpu_seconds, 0) AS gpu_seconds,
               {SIGNATURE} AS signature
-            FROM attempts a {CLASS_JOIN}
-            WHERE a.status BETWEEN 500 AND 599 AND ec.error_class = 'rate_limit'
+            FROM attempts a
+            WHERE a.status BETWEEN 500 AND 599 AND a.error_class = 'rate_limit'
             """,
             [],
         )
@@ -225,8 +218,8 @@ class S004(Rule):
               0 AS runners_killed,
               coalesce(a.gpu_seconds, 0) AS gpu_seconds,
               {SIGNATURE} AS signature
-            FROM attempts a {CLASS_JOIN}
-            WHERE a.status BETWEEN 400 AND 499 AND ec.error_class = 'gpu_fault'
+            FROM attempts a
+            WHERE a.status BETWEEN 400 AND 499 AND a.error_class = 'gpu_fault'
             """,
             [],
         )

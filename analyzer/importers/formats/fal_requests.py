@@ -13,8 +13,10 @@ rows ordered by ``sent_at`` (then ``started_at``) are its attempts 1, 2, ... Per
   ``attempt.finished`` with ``status_code`` at ``ended_at``; ``handler.finished`` at
   ``ended_at`` for answers below 400 and ``handler.cancelled`` for 499 (inferred); a 4xx or
   5xx leaves the handler's end (and its exception) to the logs' traceback;
-- ``request.completed`` with the last row's status, when that row has ended, except after a
-  429/503/504 below 10 attempts (a retry may still be queued: the listing cannot tell).
+- ``request.completed`` with the last row's status, when that row has ended (inferred). After
+  a status the queue retries, below the policy's attempt cap, a retry may still be queued (the
+  listing cannot tell): the replay, which knows the policy (a user's policy file included),
+  then does not take this completion as the request's end.
 
 No ``runner.terminated`` is synthesised after a 503: the app events log terminations, and
 the replay infers one when the runner falls silent after the answer (``termination_inferred``),
@@ -47,8 +49,6 @@ from analyzer.importers.formats.base import (
 )
 
 NAME = "fal_requests"
-RETRIED_STATUSES = (429, 503, 504)  # 429: the policy option (the seeds disagree)
-MAX_ATTEMPTS = 10
 _MAPPED = {
     "request_id",
     "endpoint_id",
@@ -200,7 +200,7 @@ def _map_request(request_id: str, rows: list[tuple[int, dict[str, Any]]]) -> Ite
                     **stamp,
                     **base,
                 )
-    if last_end is not None and not _retry_pending(last_end[1], len(rows)):
+    if last_end is not None:
         line_no, record, ended = last_end
         yield make_row(
             ended[0],
@@ -214,13 +214,6 @@ def _map_request(request_id: str, rows: list[tuple[int, dict[str, Any]]]) -> Ite
             inferred=True,
             **common,
         )
-
-
-def _retry_pending(record: dict[str, Any], attempts: int) -> bool:
-    """The last row answered a status the queue may retry (429, 503, 504) below the cap: the
-    listing cannot tell a completed request (direct call, ``x-fal-no-retry``) from one whose
-    next attempt is still queued, so no completion is claimed."""
-    return _int(record.get("status_code")) in RETRIED_STATUSES and attempts < MAX_ATTEMPTS
 
 
 def _error_type(record: dict[str, Any]) -> str | None:

@@ -12,12 +12,9 @@ they are the native ``attempt.failed`` (``request_timeout``): such a 504 row (or
 ``fal_requests``, its runner terminated for ``request_timeout`` within
 ``TIMEOUT_LINK_S`` seconds) is turned into one, its status kept in ``extra.listed_status``.
 
-A 503 kills the runner at once unless the app answered ``x-fal-stop-runner: false``, a header
-the listing does not carry. When the listing shows the same runner taking another attempt
-after a 503, the header is the documented explanation: that ``attempt.finished`` gets
-``stop_runner = false`` (``extra.stop_runner_inferred``), so the replay expects the runner to
-live and S001 does not blame a 503 that killed nothing. (The other explanation, the platform
-not killing the runner, is then not reported as a deviation: the export cannot tell them apart.)
+(A 503 whose runner the listing shows taking another attempt was told ``x-fal-stop-runner:
+false``: that inference belongs to the replay, ``attempts.stop_runner_inferred``; the imported
+events stay as the files say.)
 """
 
 from __future__ import annotations
@@ -68,25 +65,6 @@ def link_timeouts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LINK_TIMEOUT_SQL, [TIMEOUT_LINK_S])
 
 
-LINK_STOP_RUNNER_SQL = """
-UPDATE events AS e
-SET stop_runner = false,
-    extra = json_merge_patch(coalesce(e.extra, '{}'::JSON), '{"stop_runner_inferred": true}'::JSON)
-WHERE e.origin = 'fal_requests' AND e.event = 'attempt.finished' AND e.status = 503
-  AND e.stop_runner IS NULL
-  AND EXISTS (
-      SELECT 1 FROM events d
-      WHERE d.origin = 'fal_requests' AND d.event = 'attempt.dispatched'
-        AND d.runner_id = e.runner_id AND d.ts > e.ts
-  )
-"""
-
-
-def link_stop_runner(con: duckdb.DuckDBPyConnection) -> None:
-    """A runner that took another attempt after answering 503 was told not to stop."""
-    con.execute(LINK_STOP_RUNNER_SQL)
-
-
 def link_statuses(con: duckdb.DuckDBPyConnection) -> None:
     """Give traceback-derived ``handler.error`` events the status the listing recorded."""
     con.execute(LINK_STATUS_SQL)
@@ -94,7 +72,6 @@ def link_statuses(con: duckdb.DuckDBPyConnection) -> None:
 
 POST_IMPORT: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
     link_timeouts,
-    link_stop_runner,
     link_statuses,
 )
 """Run by the importer after each import run, whatever formats it read."""
