@@ -17,6 +17,10 @@ Keys (dashes or underscores)::
     [tool.analyzer.allow]             # per-app allowances: codes or prefixes never reported
     "acme/legacy" = ["S005", "C00"]
 
+    [tool.analyzer.lint]              # analyzer lint: PATHs when none is given, paths to skip
+    paths = ["apps"]
+    exclude = ["tests/*", "*_pb2.py"]
+
     [[tool.analyzer.error-patterns]]  # classifier extensions, tried before the built-in ones
     error_class = "gpu_fault"
     field = "message"
@@ -47,8 +51,17 @@ class ConfigError(AnalyzerError):
     """A configuration file that cannot be read or does not validate."""
 
 
+class LintConfig(BaseModel):
+    """``[tool.analyzer.lint]``: what ``analyzer lint`` reads when given no PATH."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    paths: list[str] = []
+    exclude: list[str] = Field(default=[], description="fnmatch patterns of paths to skip")
+
+
 class Config(BaseModel):
-    """Everything ``analyze`` and ``analyzer check`` can be told."""
+    """Everything ``analyze``, ``analyzer check`` and ``analyzer lint`` can be told."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -61,11 +74,12 @@ class Config(BaseModel):
     price_per_gpu_hour: float | None = Field(default=None, ge=0)
     error_patterns: list[Pattern] = []
     docs_url: str | None = None
+    lint: LintConfig = Field(default_factory=LintConfig)
     source: str | None = Field(default=None, description="the file it was read from")
 
     def fingerprint(self) -> str:
         """A hash of what changes the findings (to know when an analysis is stale)."""
-        data = self.model_dump(exclude={"fail_on", "docs_url", "source"})
+        data = self.model_dump(exclude={"fail_on", "docs_url", "source", "lint"})
         if self.policy:
             p = Path(self.policy)
             data["policy_text"] = p.read_text(encoding="utf-8") if p.exists() else None
@@ -85,6 +99,8 @@ def _normalise(data: Any) -> Any:
             out[k] = value
         elif k == "rules" and isinstance(value, dict):
             out[k] = {code.upper(): _normalise(opts) for code, opts in value.items()}
+        elif k == "lint" and isinstance(value, dict):
+            out[k] = _normalise(value)
         elif k == "error_patterns" and isinstance(value, list):
             out[k] = [_normalise(v) for v in value]
         else:

@@ -9,6 +9,7 @@ from analyzer.commands import (
     dashboard_cmd,
     formats_cmd,
     import_cmd,
+    lint_cmd,
     rules_cmd,
     schema_cmd,
     simulate_cmd,
@@ -18,6 +19,7 @@ from analyzer.commands import (
 COMMAND_MODULES: list[ModuleType] = [
     import_cmd,
     check_cmd,
+    lint_cmd,
     timeline_cmd,
     rules_cmd,
     schema_cmd,

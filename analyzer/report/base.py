@@ -29,6 +29,10 @@ class CheckReport:
     allowed: int = 0
     docs_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = "check"
+    """``check`` (findings in logs) or ``lint`` (findings in source; ``summary`` then holds
+    ``files``, ``apps``, ``suppressed`` and ``unparsable``; ``extra["srcroot"]`` is the folder
+    SARIF URIs are relative to)."""
 
     @property
     def failing(self) -> tuple[Finding, ...]:

@@ -23,8 +23,14 @@ def annotation(f: Finding) -> str:
         props.append(f"file={_escape_property(display_path(loc.file) or '')}")
         if loc.line:
             props.append(f"line={int(loc.line)}")
+        if loc.column:
+            props.append(f"col={int(loc.column)}")
     props.append(f"title={_escape_property(f'{f.code} {f.name}')}")
     subject = f.request_id or f.app or "-"
+    if loc is not None and loc.column:  # a finding in source: the place says it all
+        return (
+            f"::{COMMANDS.get(f.severity, 'warning')} {','.join(props)}::{_escape_data(f.message)}"
+        )
     message = f"{subject}: {f.message}"
     return f"::{COMMANDS.get(f.severity, 'warning')} {','.join(props)}::{_escape_data(message)}"
 

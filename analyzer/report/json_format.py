@@ -8,15 +8,22 @@ from typing import Any
 from analyzer.report.base import CheckReport, Formatter
 from analyzer.rules.totals import cost_totals
 
+LINT_COUNTS = ("files", "apps", "suppressed", "unparsable")
+
 
 def document(report: CheckReport) -> dict[str, Any]:
-    summary = {
-        "events": report.summary.get("events", 0),
-        "requests": report.summary.get("requests", 0),
-        "runners": report.summary.get("runners", 0),
-        "rejected_lines": report.summary.get("rejected_lines", 0),
-        "findings_by_code": {},
-    }
+    summary: dict[str, Any]
+    if report.kind == "lint":
+        summary = {k: report.summary.get(k, 0) for k in LINT_COUNTS}
+        summary["findings_by_code"] = {}
+    else:
+        summary = {
+            "events": report.summary.get("events", 0),
+            "requests": report.summary.get("requests", 0),
+            "runners": report.summary.get("runners", 0),
+            "rejected_lines": report.summary.get("rejected_lines", 0),
+            "findings_by_code": {},
+        }
     by_code: dict[str, int] = {}
     by_severity = {"error": 0, "warning": 0, "info": 0}
     totals = cost_totals(report.findings)

@@ -20,6 +20,14 @@ def _failure_text(f: Finding) -> str:
     return "\n".join(lines)
 
 
+def _source_failure_text(f: Finding) -> str:
+    loc = f.location
+    where = f"{loc.file}:{loc.line}:{loc.column}" if loc is not None else "-"
+    return "\n".join(
+        [f"{where}: {f.code} {f.message}", f"app: {f.app}", f"  {loc.snippet if loc else ''}"]
+    )
+
+
 class JunitFormatter(Formatter):
     name = "junit"
     description = "JUnit XML for CI test reports: a testcase per rule, a failure per finding"
@@ -32,7 +40,7 @@ class JunitFormatter(Formatter):
         suite = ET.SubElement(
             suites,
             "testsuite",
-            name="analyzer.check",
+            name=f"analyzer.{report.kind}",
             tests=str(len(report.rules)),
             failures=str(sum(1 for s in report.rules if by_code.get(s.rule.code))),
             errors="0",
@@ -53,6 +61,6 @@ class JunitFormatter(Formatter):
                     type=f.severity,
                     message=f"{f.request_id or f.app or '-'}: {f.message}",
                 )
-                fail.text = _failure_text(f)
+                fail.text = _source_failure_text(f) if report.kind == "lint" else _failure_text(f)
         ET.indent(suites)
         return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

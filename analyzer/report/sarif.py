@@ -4,6 +4,8 @@ located at the log file and line of its decisive event."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from analyzer import __version__
@@ -29,31 +31,45 @@ def _rule(report: CheckReport, index: int) -> dict[str, Any]:
     }
 
 
-def _location(f: Finding) -> list[dict[str, Any]]:
+def _uri(file: str, srcroot: str | None) -> str:
+    """The file relative to ``srcroot`` (lint: the repository root) or the working folder."""
+    if srcroot:
+        try:
+            rel = os.path.relpath(os.path.abspath(file), srcroot)
+        except ValueError:
+            rel = file
+        if not rel.startswith(".."):
+            return Path(rel).as_posix()
+    return display_path(file) or file
+
+
+def _location(f: Finding, srcroot: str | None = None) -> list[dict[str, Any]]:
     loc = f.location
     if loc is None or not loc.file:
         return []
-    physical: dict[str, Any] = {"artifactLocation": {"uri": display_path(loc.file)}}
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(loc.file, srcroot)}}
     if loc.line:
-        physical["region"] = {"startLine": int(loc.line)}
+        region: dict[str, Any] = {"startLine": int(loc.line)}
+        if loc.column:
+            region["startColumn"] = int(loc.column)
+        if loc.snippet is not None:
+            region["snippet"] = {"text": loc.snippet}
+        physical["region"] = region
     return [{"physicalLocation": physical}]
 
 
-def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+def _result(f: Finding, index: dict[str, int], srcroot: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": f.code,
         "level": LEVELS.get(f.severity, "warning"),
         "message": {"text": f.message},
-        "locations": _location(f),
+        "locations": _location(f, srcroot),
         "partialFingerprints": {"analyzerFingerprint/v1": f.fingerprint},
         "properties": {
-            "app": f.app,
-            "endpoint": f.endpoint,
-            "request_id": f.request_id,
-            "runner_id": f.runner_id,
-            "ts": f.ts,
-            "cost": f.cost.to_dict(),
-            "evidence": [e.to_dict() for e in f.evidence],
+            k: v
+            for k, v in f.to_dict().items()
+            if k in ("app", "endpoint", "request_id", "runner_id", "ts", "cost", "evidence")
+            or k == "function"
         },
     }
     if f.code in index:
@@ -90,7 +106,9 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
                         "rules": [_rule(report, i) for i in range(len(report.rules))],
                     }
                 },
-                "results": [_result(f, index) for f in report.findings],
+                "results": [
+                    _result(f, index, report.extra.get("srcroot")) for f in report.findings
+                ],
                 "columnKind": "unicodeCodePoints",
             }
         ],

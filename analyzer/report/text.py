@@ -38,6 +38,8 @@ class TextFormatter(Formatter):
     description = "for people: grouped by rule, worst first, then a summary"
 
     def render(self, report: CheckReport) -> str:
+        if report.kind == "lint":
+            return source_text(report)
         groups: dict[str, list[Finding]] = {}
         for f in report.findings:
             groups.setdefault(f.code, []).append(f)
@@ -92,3 +94,35 @@ class TextFormatter(Formatter):
         )
         lines.append(verdict)
         return "\n".join(lines) + "\n"
+
+
+def source_text(report: CheckReport) -> str:
+    """``analyzer lint``: one ``file:line:col: CODE message`` line per finding (editors and
+    terminals link them), then the counts and the verdict."""
+    lines = []
+    for f in report.findings:
+        loc = f.location
+        where = f"{loc.file}:{loc.line}:{loc.column}" if loc is not None else "-"
+        lines.append(f"{where}: {f.code} [{f.severity}] {f.message}")
+    if lines:
+        lines.append("")
+    s = report.summary
+    by_sev = {sev: sum(1 for f in report.findings if f.severity == sev) for sev in SEVERITY_RANK}
+    lines.append(
+        f"{len(report.findings)} findings ({by_sev['error']} errors, {by_sev['warning']} "
+        f"warnings, {by_sev['info']} info) in {s.get('files', 0):,} files, "
+        f"{s.get('apps', 0):,} apps"
+    )
+    for bad in s.get("unparsable", []):
+        lines.append(f"{bad['file']}:{bad['line'] or 1}: cannot lint: {bad['reason']}")
+    if s.get("suppressed"):
+        lines.append(f"{s['suppressed']} findings suppressed inline (# analyzer: ignore)")
+    if report.baseline_suppressed:
+        lines.append(f"{report.baseline_suppressed} known findings hidden by the baseline")
+    failing = len(report.failing)
+    lines.append(
+        "never fails (--fail-on never)"
+        if report.fail_on == "never"
+        else f"{failing} at or above {report.fail_on}: " + ("FAIL" if failing else "pass")
+    )
+    return "\n".join(lines) + "\n"

@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-from analyzer.rules import cancel, lifecycle, retry, status
+from analyzer.rules import cancel, lifecycle, retry, source, status
 from analyzer.rules.base import SEVERITY_RANK, Cost, Evidence, Finding, Rule, RuleOptions
 from analyzer.rules.registry import Registry, RegistryError, UnknownRuleError
 
 REGISTRY = Registry()
-for _module in (status, retry, cancel, lifecycle):
+for _module in (status, retry, cancel, lifecycle, source):
     for _rule in _module.RULES:
         REGISTRY.register(_rule)
 

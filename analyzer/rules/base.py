@@ -51,15 +51,24 @@ class Evidence:
     line: int | None
     event: str | None
     ts: str | None
+    column: int | None = None
+    """1-based column, for findings in source code (``analyzer lint``); None for log lines."""
+    snippet: str | None = None
+    """The source line(s) of a finding in source code."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "event_id": self.event_id,
             "file": self.file,
             "line": self.line,
             "event": self.event,
             "ts": self.ts,
         }
+        if self.column is not None:
+            out["column"] = self.column
+        if self.snippet is not None:
+            out["snippet"] = self.snippet
+        return out
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,8 @@ class Rule:
     name: ClassVar[str] = ""
     severity: ClassVar[Severity] = "warning"
     Options: ClassVar[type[RuleOptions]] = RuleOptions
+    source_only: ClassVar[bool] = False
+    """True for a rule only ``analyzer lint`` can find (in the app's source; it has no query)."""
 
     @classmethod
     def docs(cls) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from analyzer.lint.checks import BY_CODE as LINT_CHECKS
 from analyzer.rules import REGISTRY
 from analyzer.rules.base import Rule
 from analyzer.rules.classify import CLASS_ORDER, patterns_with
@@ -21,6 +22,9 @@ per request (per app and burst for L001), with its evidence (the decisive log li
 cost. `analyzer rules CODE` prints one rule's page. Select or ignore rules by code or prefix
 (`--select S,R001 --ignore S005`: the most specific wins); change thresholds and severities in
 `[tool.analyzer.rules.CODE]` (see docs/ci.md).
+
+`analyzer lint` finds the rules marked *lint* in an app's Python source, before it ships (each
+rule's *In source* paragraph says what it looks for); the A rules exist only in source.
 """
 
 
@@ -55,21 +59,35 @@ def _classifier() -> list[str]:
     return lines
 
 
+def found_by(rule: type[Rule]) -> str:
+    """Which commands find the rule: check (logs), lint (source), or both."""
+    faces = [] if rule.source_only else ["check"]
+    return ", ".join([*faces, "lint"] if rule.code in LINT_CHECKS else faces)
+
+
+def _in_source(rule: type[Rule]) -> list[str]:
+    check = LINT_CHECKS.get(rule.code)
+    if check is None or rule.source_only:
+        return []
+    return ["", f"**In source** (`analyzer lint`): {check.docs()}"]
+
+
 def render() -> str:
-    out = [HEADER, "| code | name | severity | summary |", "|---|---|---|---|"]
+    out = [HEADER, "| code | name | severity | found by | summary |", "|---|---|---|---|---|"]
     for rule in REGISTRY:
         out.append(
             f"| [{rule.code}](#{rule.anchor()}) | `{rule.name}` | {rule.severity} | "
-            f"{rule.summary()} |"
+            f"{found_by(rule)} | {rule.summary()} |"
         )
     out.append("")
     for rule in REGISTRY:
         docs = rule.docs().splitlines()
         out.append(f"## {rule.code} {rule.name}")
         out.append("")
-        out.append(f"Severity: **{rule.severity}**.")
+        out.append(f"Severity: **{rule.severity}**. Found by: {found_by(rule)}.")
         out.append("")
         out += docs
+        out += _in_source(rule)
         out += _options(rule)
         out.append("")
     out += _classifier()

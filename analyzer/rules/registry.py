@@ -82,11 +82,22 @@ class Registry:
             out.append(p)
         return out
 
-    def select(self, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[type[Rule]]:
-        """The rules chosen by ``select`` / ``ignore`` (codes or prefixes; most specific wins)."""
+    def select(
+        self,
+        select: Iterable[str] = (),
+        ignore: Iterable[str] = (),
+        *,
+        with_source_only: bool = False,
+    ) -> list[type[Rule]]:
+        """The rules chosen by ``select`` / ``ignore`` (codes or prefixes; most specific wins).
+
+        Rules with no log query (``Rule.source_only``: found by ``analyzer lint`` only) are left
+        out unless ``with_source_only`` is True (``analyzer lint``)."""
         sel = self.check_prefixes(select) or [""]
         ign = self.check_prefixes(ignore)
-        return [r for r in self if decide(r.code, sel, ign)]
+        return [
+            r for r in self if decide(r.code, sel, ign) and (with_source_only or not r.source_only)
+        ]
 
 
 def decide(code: str, select: list[str], ignore: list[str]) -> bool:

@@ -38,7 +38,7 @@ def test_case(case: Case, cases_db: tuple[duckdb.DuckDBPyConnection, AnalysisRes
 
 
 def test_every_rule_has_cases_that_fire_and_near_misses() -> None:
-    for rule in REGISTRY:
+    for rule in REGISTRY.select():  # the rules with a log query (tests/lint has the others)
         mine = [c for c in CASES if c.code == rule.code]
         assert any(c.expect for c in mine), f"{rule.code}: no case that fires"
         assert sum(1 for c in mine if not c.expect) >= 2, f"{rule.code}: < 2 near-misses"

@@ -28,7 +28,11 @@ def _check(logs: Path, db: Path, label: str) -> None:
         result = analyze(con)
     finally:
         con.close()
-    scores = score(result.findings, read_truth(logs / "_ground_truth.jsonl"), REGISTRY.codes())
+    scores = score(
+        result.findings,
+        read_truth(logs / "_ground_truth.jsonl"),
+        [r.code for r in REGISTRY.select()],
+    )
     print(
         f"\n{label}: {result.summary['requests']} requests, {len(result.findings)} findings\n"
         + table(scores)

@@ -87,8 +87,11 @@ def test_the_catalogue_is_the_contract() -> None:
         "C007": "cancel.child-deadline-exceeds-parent",
         "L001": "lifecycle.setup-failure-loop",
         "L002": "lifecycle.policy-deviation",
+        "A001": "status.gpu-word-in-ordinary-error",  # A: found in source only (analyzer lint)
+        "A002": "cancel.no-cancel-route",
     }
     assert {r.code: r.name for r in REGISTRY} == expected
+    assert [r.code for r in REGISTRY if r.source_only] == ["A001", "A002"]
     severities = {r.code: r.severity for r in REGISTRY}
     assert [c for c, s in severities.items() if s == "info"] == ["R004", "L002"]
     assert {c for c, s in severities.items() if s == "error"} == {
@@ -99,12 +102,16 @@ def test_the_catalogue_is_the_contract() -> None:
         "C002",
         "C003",
         "L001",
+        "A001",
     }
 
 
 def test_select_and_ignore_most_specific_wins() -> None:
     codes = lambda sel, ign: [r.code for r in REGISTRY.select(sel, ign)]  # noqa: E731
-    assert len(codes([], [])) == 19
+    assert len(codes([], [])) == 19  # analyzer check: source-only rules are never selected
+    assert codes(["A"], []) == []
+    lint = [r.code for r in REGISTRY.select(["A"], [], with_source_only=True)]
+    assert lint == ["A001", "A002"]
     assert codes(["S"], []) == ["S001", "S002", "S003", "S004", "S005", "S006"]
     assert codes(["S"], ["S00"]) == []
     assert codes(["S001"], ["S"]) == ["S001"]

@@ -1,0 +1,243 @@
+"""Find the platform's apps in a parsed module: ``fal.App`` classes, their endpoints and
+FastAPI routes, ``@fal.function`` functions, and their settings.
+
+An app class derives from ``fal.App`` directly (through any import alias) or from another app
+class of the linted files (``known`` names). Its settings are class attributes or class
+keywords (``class A(fal.App, request_timeout=60)``), inherited from a known base app.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from analyzer.lint.names import Names, last
+
+Func = ast.FunctionDef | ast.AsyncFunctionDef
+
+APP_BASES = frozenset({"fal.App", "fal.app.App"})
+ENDPOINTS = frozenset({"fal.endpoint", "fal.app.endpoint"})
+REALTIME = frozenset({"fal.realtime", "fal.app.realtime"})
+FUNCTIONS = frozenset({"fal.function", "fal.api.function", "fal.isolated", "fal.api.api.function"})
+SETTINGS = ("request_timeout", "startup_timeout", "skip_retry_conditions", "max_multiplexing")
+HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "api_route", "websocket"})
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: object
+    node: ast.AST
+
+
+@dataclass(frozen=True)
+class Route:
+    """One way into the app: ``kind`` is endpoint, websocket, realtime, fastapi or function."""
+
+    path: str | None
+    func: Func
+    kind: str
+
+    @property
+    def is_async(self) -> bool:
+        return isinstance(self.func, ast.AsyncFunctionDef)
+
+
+@dataclass
+class App:
+    name: str
+    node: ast.ClassDef | Func
+    bases: list[str] = field(default_factory=list)
+    settings: dict[str, Setting] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    methods: dict[str, Func] = field(default_factory=dict)
+
+    def setting(self, name: str) -> object:
+        s = self.settings.get(name)
+        return s.value if s else None
+
+    def scope(self, func: Func) -> list[Func]:
+        """``func`` and the app's methods it reaches through ``self.name`` (transitively)."""
+        out: list[Func] = []
+        todo, seen = [func], set()
+        while todo:
+            f = todo.pop()
+            if id(f) in seen:
+                continue
+            seen.add(id(f))
+            out.append(f)
+            for n in ast.walk(f):
+                if (
+                    isinstance(n, ast.Attribute)
+                    and isinstance(n.value, ast.Name)
+                    and n.value.id == "self"
+                    and n.attr in self.methods
+                ):
+                    todo.append(self.methods[n.attr])
+        return out
+
+    def handler_scope(self) -> list[Func]:
+        """Every function a request can run: the routes and what they reach (not ``setup``)."""
+        out: dict[int, Func] = {}
+        for r in self.routes:
+            for f in self.scope(r.func):
+                out.setdefault(id(f), f)
+        return list(out.values())
+
+    def route_paths(self) -> set[str]:
+        return {norm_path(r.path) for r in self.routes if r.path is not None}
+
+
+def norm_path(path: str) -> str:
+    return "/" + path.strip("/")
+
+
+def class_bases(tree: ast.Module, names: Names) -> dict[str, list[str]]:
+    """Class name -> qualified names of its bases, for every class of the module."""
+    out: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            out[node.name] = [q for b in node.bases if (q := names.qualname(b))]
+    return out
+
+
+def app_class_names(all_bases: list[dict[str, list[str]]]) -> set[str]:
+    """Names of the classes deriving from fal.App, directly or through each other."""
+    known: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for bases in all_bases:
+            for cls, bs in bases.items():
+                if cls not in known and any(b in APP_BASES or last(b) in known for b in bs):
+                    known.add(cls)
+                    changed = True
+    return known
+
+
+def _decorator_call(dec: ast.expr) -> tuple[ast.expr, ast.Call | None]:
+    return (dec.func, dec) if isinstance(dec, ast.Call) else (dec, None)
+
+
+def _first_str(call: ast.Call | None, names: Names) -> str | None:
+    if call is None:
+        return None
+    arg = (
+        call.args[0]
+        if call.args
+        else next((k.value for k in call.keywords if k.arg == "path"), None)
+    )
+    v = names.value(arg)
+    return v if isinstance(v, str) else None
+
+
+def _keyword_true(call: ast.Call | None, name: str) -> bool:
+    return bool(
+        call
+        and any(
+            k.arg == name and isinstance(k.value, ast.Constant) and k.value.value
+            for k in call.keywords
+        )
+    )
+
+
+def _routes_of(cls: ast.ClassDef, names: Names) -> Iterator[Route]:
+    for node in ast.walk(cls):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for dec in node.decorator_list:
+            callee, call = _decorator_call(dec)
+            q = names.qualname(callee)
+            if q in ENDPOINTS:
+                kind = "websocket" if _keyword_true(call, "is_websocket") else "endpoint"
+                yield Route(_first_str(call, names), node, kind)
+            elif q in REALTIME:
+                yield Route(_first_str(call, names), node, "realtime")
+            elif (
+                isinstance(callee, ast.Attribute)
+                and callee.attr in HTTP_VERBS
+                and not (isinstance(callee.value, ast.Name) and callee.value.id == "self")
+                and (path := _first_str(call, names)) is not None
+            ):
+                kind = "websocket" if callee.attr == "websocket" else "fastapi"
+                yield Route(path, node, kind)
+
+
+def _class_settings(cls: ast.ClassDef, names: Names) -> dict[str, Setting]:
+    out: dict[str, Setting] = {}
+    for kw in cls.keywords:
+        if kw.arg in SETTINGS:
+            out[kw.arg] = Setting(kw.arg, names.value(kw.value), kw)
+    for stmt in cls.body:
+        target: ast.expr | None = None
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign):
+            target, value = stmt.target, stmt.value
+        if isinstance(target, ast.Name) and target.id in SETTINGS and value is not None:
+            out[target.id] = Setting(target.id, names.value(value), stmt)
+    return out
+
+
+def find_apps(tree: ast.Module, names: Names, known: set[str]) -> list[App]:
+    """The apps of one module (``known``: app class names of all linted files)."""
+    apps: list[App] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            bases = [q for b in node.bases if (q := names.qualname(b))]
+            if not any(b in APP_BASES or last(b) in known for b in bases):
+                continue
+            methods = {
+                f.name: f
+                for f in node.body
+                if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+            }
+            apps.append(
+                App(
+                    name=node.name,
+                    node=node,
+                    bases=[last(b) for b in bases],
+                    settings=_class_settings(node, names),
+                    routes=list(_routes_of(node, names)),
+                    methods=methods,
+                )
+            )
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for dec in node.decorator_list:
+                callee, call = _decorator_call(dec)
+                if names.qualname(callee) in FUNCTIONS:
+                    settings = {
+                        k.arg: Setting(k.arg, names.value(k.value), k)
+                        for k in (call.keywords if call else [])
+                        if k.arg in SETTINGS
+                    }
+                    apps.append(
+                        App(
+                            name=node.name,
+                            node=node,
+                            settings=settings,
+                            routes=[Route(None, node, "function")],
+                        )
+                    )
+    return apps
+
+
+def inherit_settings(apps: list[App]) -> None:
+    """Fill each app's missing settings from its base apps (by class name, all files)."""
+    by_name = {a.name: a for a in apps if isinstance(a.node, ast.ClassDef)}
+
+    def settings(app: App, depth: int = 0) -> dict[str, Setting]:
+        merged: dict[str, Setting] = {}
+        if depth < 20:
+            for b in app.bases:
+                base = by_name.get(b)
+                if base is not None and base is not app:
+                    merged.update(settings(base, depth + 1))
+        merged.update(app.settings)
+        return merged
+
+    resolved = {id(a): settings(a) for a in apps}
+    for a in apps:
+        a.settings = resolved[id(a)]

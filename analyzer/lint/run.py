@@ -1,0 +1,208 @@
+"""Lint a set of source files: parse each once, find the apps (across files), run the selected
+checks, turn hits into located findings, drop the inline-suppressed ones.
+
+Nothing is imported or run: the files are only read and parsed with :mod:`ast`. A file that
+cannot be read or parsed is kept in :attr:`LintResult.unparsable` with its reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import time
+import tokenize
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from analyzer.config import Config, ConfigError
+from analyzer.lint.apps import app_class_names, class_bases, find_apps, inherit_settings
+from analyzer.lint.checks import BY_CODE, Hit, Module
+from analyzer.lint.files import collect
+from analyzer.lint.finding import SourceFinding, fingerprint
+from analyzer.lint.names import Names
+from analyzer.lint.suppress import is_suppressed, suppressions
+from analyzer.report.base import display_path
+from analyzer.rules import REGISTRY
+from analyzer.rules.base import SEVERITY_RANK
+from analyzer.rules.engine import SelectedRule
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    file: str
+    line: int | None
+    reason: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class LintResult:
+    findings: tuple[SourceFinding, ...]
+    rules: tuple[SelectedRule, ...]
+    files: int
+    apps: int
+    suppressed: int
+    unparsable: tuple[Unparsable, ...]
+    seconds: float
+
+
+def selected_rules(config: Config) -> list[SelectedRule]:
+    """The rules lint can find, chosen by ``select``/``ignore``, with their severity."""
+    unknown = [c for c in config.rules if c not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"options for unknown rule(s): {', '.join(sorted(unknown))}")
+    out = []
+    for rule in REGISTRY.select(config.select, config.ignore, with_source_only=True):
+        if rule.code not in BY_CODE:
+            continue
+        values = dict(config.rules.get(rule.code, {}))
+        severity = str(values.pop("severity", rule.severity))
+        if severity not in SEVERITY_RANK:
+            raise ConfigError(f"rules.{rule.code}.severity: must be error, warning or info")
+        try:
+            options = rule.options(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ConfigError(f"rules.{rule.code}.{first['loc'][0]}: {first['msg']}") from None
+        out.append(SelectedRule(rule=rule, options=options, severity=severity))
+    return out
+
+
+@dataclass
+class _Source:
+    path: str
+    text: str
+    lines: list[str]
+    tree: ast.Module
+    names: Names
+
+
+def _decode(data: bytes) -> str:
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def parse(path: str, data: bytes) -> _Source | Unparsable:
+    try:
+        text = _decode(data)
+        tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return Unparsable(path, exc.lineno, f"syntax error: {exc.msg}")
+    except (UnicodeDecodeError, LookupError) as exc:
+        return Unparsable(path, None, f"cannot decode: {exc}")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return Unparsable(path, None, f"cannot parse: {exc}")
+    return _Source(path, text, text.splitlines(), tree, Names.of(tree))
+
+
+def _column(line: str, byte_offset: int) -> int:
+    """1-based column in code points from ast's UTF-8 byte offset."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="replace")) + 1
+
+
+def _finding(hit: Hit, src: _Source, severity: str) -> SourceFinding:
+    rule = REGISTRY.get(hit.code)
+    assert rule is not None
+    node = hit.node
+    lineno = getattr(node, "lineno", 1)
+    end_lineno = getattr(node, "end_lineno", None) or lineno
+    line_text = src.lines[lineno - 1] if 0 < lineno <= len(src.lines) else ""
+    end_text = src.lines[end_lineno - 1] if 0 < end_lineno <= len(src.lines) else line_text
+    column = _column(line_text, getattr(node, "col_offset", 0))
+    end_column = _column(end_text, getattr(node, "end_col_offset", None) or 0)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):  # point at `def`, not the body
+        end_lineno, end_column = lineno, len(line_text) + 1
+    file = display_path(src.path) or src.path
+    return SourceFinding(
+        code=hit.code,
+        name=rule.name,
+        severity=severity,
+        app=hit.app,
+        endpoint=None,
+        request_id=None,
+        runner_id=None,
+        ts=None,
+        message=hit.message,
+        fingerprint=fingerprint(hit.code, file, hit.app, hit.function, line_text),
+        file=file,
+        line=lineno,
+        column=column,
+        end_line=end_lineno,
+        end_column=end_column,
+        snippet=line_text.rstrip(),
+        function=hit.function,
+    )
+
+
+def lint_sources(
+    sources: Sequence[tuple[str, bytes]], rules: Sequence[SelectedRule]
+) -> tuple[list[SourceFinding], int, int, list[Unparsable]]:
+    """(findings, apps found, suppressed, unparsable) for ``(path, bytes)`` pairs."""
+    parsed: list[_Source] = []
+    bad: list[Unparsable] = []
+    for path, data in sources:
+        result = parse(path, data)
+        (bad if isinstance(result, Unparsable) else parsed).append(result)  # type: ignore[arg-type]
+    known = app_class_names([class_bases(s.tree, s.names) for s in parsed])
+    modules = [
+        (s, Module.build(s.path, s.tree, s.names, find_apps(s.tree, s.names, known)))
+        for s in parsed
+    ]
+    inherit_settings([a for _, m in modules for a in m.apps])
+    checks = [(BY_CODE[r.rule.code](r.options), r.severity) for r in rules]
+    findings: list[SourceFinding] = []
+    suppressed = 0
+    for src, module in modules:
+        if not module.uses_fal and not module.apps:
+            continue
+        table = suppressions(src.text)
+        seen: set[tuple[str, int, int]] = set()
+        for check, severity in checks:
+            for hit in check.run(module):
+                key = (hit.code, getattr(hit.node, "lineno", 0), getattr(hit.node, "col_offset", 0))
+                if key in seen:
+                    continue
+                seen.add(key)
+                first = getattr(hit.node, "lineno", 1)
+                last = getattr(hit.node, "end_lineno", None) or first
+                if isinstance(hit.node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    last = hit.node.body[0].lineno - 1 if hit.node.body else first
+                    first = min([first, *(d.lineno for d in hit.node.decorator_list)])
+                if is_suppressed(table, hit.code, first, max(first, last)):
+                    suppressed += 1
+                    continue
+                findings.append(_finding(hit, src, severity))
+    findings.sort(key=lambda f: (f.file, f.line, f.column, f.code))
+    apps = sum(len(m.apps) for _, m in modules)
+    return findings, apps, suppressed, bad
+
+
+def lint_paths(
+    paths: Iterable[str], config: Config | None = None, exclude: Iterable[str] = ()
+) -> LintResult:
+    """Lint the Python files under ``paths`` with the rules ``config`` selects."""
+    config = config or Config()
+    started = time.perf_counter()
+    rules = selected_rules(config)
+    files = collect(paths, exclude)
+    sources: list[tuple[str, bytes]] = []
+    unreadable: list[Unparsable] = []
+    for f in files:
+        try:
+            sources.append((str(f), f.read_bytes()))
+        except OSError as exc:
+            unreadable.append(Unparsable(str(f), None, f"cannot read: {exc.strerror}"))
+    findings, apps, suppressed, bad = lint_sources(sources, rules)
+    return LintResult(
+        findings=tuple(findings),
+        rules=tuple(rules),
+        files=len(files),
+        apps=apps,
+        suppressed=suppressed,
+        unparsable=tuple(unreadable + bad),
+        seconds=time.perf_counter() - started,
+    )
