@@ -181,14 +181,32 @@ def classify_handler(handler: ast.ExceptHandler, names: Names) -> str:
     return "other"
 
 
+_FAULT = re.compile(
+    r"out of memory|outofmemory|\boom\b|device-side|illegal memory|cuda error|cudnn_status"
+    r"|nccl error|gpu error|gpu fault"
+)
+
+
 def mentions_gpu(node: ast.AST) -> bool:
     text = strings_in(node)
     return any(w in text for w in GPU_CONDITION_WORDS)
 
 
+def is_fault_test(test: ast.AST, where: Where) -> bool:
+    """A condition that tests for a GPU fault: it names one ("out of memory", "CUDA error"...),
+    or it looks for a GPU word in the exception being handled (``"cuda" in str(e)``). A test
+    of the input (``device != "cuda:0"``) is not one."""
+    text = strings_in(test)
+    if _FAULT.search(text):
+        return True
+    caught = {h.name for h in where.handlers if h.name}
+    used = {n.id for n in ast.walk(test) if isinstance(n, ast.Name)}
+    return bool(caught & used) and any(w in text for w in GPU_CONDITION_WORDS)
+
+
 def under_gpu_condition(where: Where) -> bool:
     """True when an enclosing ``if`` that tests for a GPU / OOM fault holds at the node."""
-    return any(holds and mentions_gpu(branch.test) for branch, holds in where.branches)
+    return any(holds and is_fault_test(branch.test, where) for branch, holds in where.branches)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from analyzer.lint.context import (
     enclosing,
     handler_types,
     header_is,
-    mentions_gpu,
+    is_fault_test,
     short,
     under_gpu_condition,
 )
@@ -69,7 +69,7 @@ def validation_branch(where: Where, func: Func | None) -> ast.If | None:
     inputs = input_names(func)
     for branch, _holds in where.branches:
         used = {n.id for n in ast.walk(branch.test) if isinstance(n, ast.Name)}
-        if used & inputs and not mentions_gpu(branch.test):
+        if used & inputs and not is_fault_test(branch.test, where):
             return branch
     return None
 
