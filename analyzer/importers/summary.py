@@ -42,6 +42,7 @@ class FileResult:
     rejected: int = 0
     naive_timestamps: int = 0
     unknown_events: int = 0
+    skipped: int = 0  # records recognised and not imported (OTLP metrics, duplicate spans)
     bytes_read: int = 0
     seconds: float = 0.0
     first_rejected: list[RejectedLine] = field(default_factory=list)
@@ -75,6 +76,10 @@ class ImportSummary:
         return sum(f.unknown_events for f in self.files)
 
     @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
     def bytes_read(self) -> int:
         return sum(f.bytes_read for f in self.files)
 
@@ -104,6 +109,7 @@ class ImportSummary:
             "rejected": self.rejected,
             "naive_timestamps": self.naive_timestamps,
             "unknown_events": self.unknown_events,
+            "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "events_per_second": round(self.events_per_second, 1),
             "first_rejected": [
@@ -128,6 +134,10 @@ class ImportSummary:
             f"  unknown events    {self.unknown_events:>12,}  (kept, name not in format v1)",
             f"  time              {self.seconds:>12.2f} s  ({self.events_per_second:,.0f} events/s)",
         ]
+        if self.skipped:
+            lines.insert(
+                5, f"  skipped records   {self.skipped:>12,}  (OTLP metrics, duplicate spans)"
+            )
         if self.rejected:
             lines.append("first rejected lines:")
             for r in self.first_rejected:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.importers.formats import FOREIGN_FORMATS
-from analyzer.importers.formats.base import ParseContext, Rejected, Row
+from analyzer.importers.formats.base import ParseContext, Rejected, Row, Skipped
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BY_NAME = {f.name: f for f in FOREIGN_FORMATS}
@@ -20,7 +20,7 @@ def parse_file(name: str, path: Path) -> tuple[list[Row], list[Rejected]]:
         for item in BY_NAME[name].parse(fh, ParseContext(path)):
             if isinstance(item, Rejected):
                 rejected.append(item)
-            else:
+            elif not isinstance(item, Skipped):
                 rows.append(item)
     return rows, rejected
 

@@ -47,7 +47,16 @@ class ParseContext:
     first_line: int = 1  # line-based formats: the number of the first line handed over
 
 
-Item = Row | Rejected
+@dataclass(frozen=True)
+class Skipped:
+    """A source record recognised and deliberately not imported (an OTLP metrics line, a copy
+    of a span already read): counted in the file's ``skipped``, not an error."""
+
+    line_no: int
+    reason: str
+
+
+Item = Row | Rejected | Skipped
 Parser = Callable[[Iterable[str], ParseContext], Iterator[Item]]
 Sniffer = Callable[[str], bool]
 BlockMapper = Callable[..., Iterator[tuple[Any, list[tuple[int, str, str]]]]]

@@ -1,27 +1,40 @@
-"""OpenTelemetry traces and logs (OTLP JSON file exporter, or the SDK's ConsoleSpanExporter).
+"""OpenTelemetry traces and logs (every OTLP JSON shape, or the SDK's ConsoleSpanExporter).
 
-Mapping (all events ``source = runner``; spans are the app's view):
+Shapes and id encodings: :mod:`.otel_read`. Mapping (events ``source = runner`` unless said;
+spans are the app's view, a trace has no gateway side):
 
-- A **server span** (kind SERVER, or a root span carrying a request id) is one handler run:
-  ``handler.started`` at its start; at its end ``handler.cancelled`` when it was cancelled
-  (a ``CancelledError`` exception event or status, or a ``cancelled`` attribute),
-  ``handler.error`` when its status is ERROR (exception type and message from its
-  ``exception`` event; status from ``http.response.status_code``, else 500), else
-  ``handler.finished`` (status from the span, else 200). Its request id is the first of the
-  attributes ``fal.request_id``, ``fal_request_id``, ``request_id``, ``request.id``,
-  ``http.request.header.x-fal-request-id``, ``x-fal-request-id``; without one, the trace id.
-- Every **span below a server span** is child work of that request: ``child.started``
-  (``child_id`` = span id, kind ``upstream`` for CLIENT spans, else ``task``; ``deadline_s``
-  from a ``deadline_s``/``fal.deadline_s`` attribute) and at its end ``child.cancelled``
-  (cancelled), ``child.finished`` outcome ``timeout`` (a Timeout exception), ``error``
-  (status ERROR) or ``ok``. A span never ended (exported while running) has no end event.
-- Each server span also yields an inferred gateway ``attempt.dispatched`` at its start and
-  ``attempt.finished`` at its end (when its status is known), so the replay has an attempt
-  to hang the handler and its children on (a trace has no gateway side).
-- Spans under no server span and log records become ``log`` events.
+- A **request root** is a server span (kind SERVER, or a span carrying a request id whose parent
+  is unknown) with no server span above it. It is one handler run: ``handler.started`` at its
+  start; at its end ``handler.cancelled`` (a ``CancelledError`` exception event or status, or a
+  ``cancelled`` attribute), ``handler.error`` (status ERROR: exception type and message from its
+  ``exception`` event, none invented when there is none; status from
+  ``http.response.status_code``/``http.status_code``, else 500), else ``handler.finished``
+  (status from the span, else 200). Its request id is the first of ``fal.request_id``,
+  ``fal_request_id``, ``request_id``, ``request.id``, the captured header
+  ``http.request.header.x_fal_request_id`` (how Python instrumentation writes it: underscores,
+  a list) or ``http.request.header.x-fal-request-id``, ``x-fal-request-id``; else the trace id.
+  It also stands for the gateway's side, marked ``inferred``: ``request.received`` and
+  ``attempt.dispatched`` at its start, ``attempt.finished`` and ``request.completed`` at its end
+  when its status is known.
+- A request root on the documented ``<endpoint>/cancel`` route is the runner receiving a
+  cancel: ``cancel.received`` for the request id it carries, outcome ``cancelled``, ``no_task``
+  (``No task to cancel``) or ``error``; not a request of its own.
+- Every **span below a request root** is child work of that request, downstream services'
+  SERVER spans included (a SERVER span under another service's CLIENT span is not a retry):
+  ``child.started`` (``child_id`` = span id, kind ``upstream`` for CLIENT spans, else ``task``;
+  ``deadline_s`` from ``deadline_s``/``fal.deadline_s``) and at its end ``child.cancelled``, or
+  ``child.finished`` outcome ``timeout`` (a Timeout exception), ``error`` (status ERROR) or
+  ``ok``. A span never ended (exported while running) has no end event.
+- A span under no request root is a ``log`` event ("span ... outside any request"); log
+  records are ``log`` events, their request id from their attributes or their span's request.
 - Runner id: resource attribute ``fal.runner_id``, ``fal_job_id``, ``runner_id``,
   ``service.instance.id`` or ``host.name`` (else ``service.name``); app: ``fal.app`` or
-  ``service.name``.
+  ``service.name``. Child events carry their request root's runner, app and endpoint.
+
+A span seen twice (exporters retry) is mapped once (a :class:`Skipped` item for the copy). This
+mapping sees one file; :mod:`.otel_link` resolves parents, request ids and child work over every
+imported span after each import, so rotated files and one file per signal work. Every
+span-derived row carries ``extra.trace_id``/``span_id``/``parent_id``/``span_kind`` for it.
 """
 
 from __future__ import annotations
@@ -35,19 +48,12 @@ from analyzer.importers.formats.base import (
     ParseContext,
     Rejected,
     Row,
-    TimestampError,
+    Skipped,
     as_str,
-    compact,
     iter_json_values,
     make_row,
 )
-from analyzer.importers.formats.otel_read import (
-    LogRecord,
-    Span,
-    logs_from_otlp,
-    span_from_console,
-    spans_from_otlp,
-)
+from analyzer.importers.formats.otel_read import LogRecord, Span, read_document
 
 NAME = "otel"
 REQUEST_ID_KEYS = (
@@ -55,6 +61,7 @@ REQUEST_ID_KEYS = (
     "fal_request_id",
     "request_id",
     "request.id",
+    "http.request.header.x_fal_request_id",
     "http.request.header.x-fal-request-id",
     "x-fal-request-id",
 )
@@ -71,40 +78,50 @@ APP_KEYS = ("fal.app", "fal_app_name", "service.name")
 ENDPOINT_KEYS = ("http.route", "url.path", "http.target")
 STATUS_KEYS = ("http.response.status_code", "http.status_code")
 DEADLINE_KEYS = ("deadline_s", "fal.deadline_s", "child.deadline_s")
+CANCEL_ROUTE = "/cancel"
 
 
 def sniff(head: str) -> bool:
-    """OTLP JSON (resourceSpans/resourceLogs) or ConsoleSpanExporter objects."""
-    if '"resourceSpans"' in head or '"resourceLogs"' in head:
+    """OTLP JSON (any signal, any wrapper) or ConsoleSpanExporter objects."""
+    if any(
+        f'"{key}"' in head
+        for key in ("resourceSpans", "resourceLogs", "resourceMetrics", "scopeSpans")
+    ):
+        return True
+    if '"batches"' in head and ('"spans"' in head or '"instrumentationLibrarySpans"' in head):
         return True
     return '"context"' in head and '"trace_id"' in head and '"span_id"' in head
 
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Read every object of the file, then map spans (a request's spans may be on many lines)."""
-    spans: list[Span] = []
+    spans: dict[tuple[str, str], Span] = {}
     logs: list[LogRecord] = []
     for item in iter_json_values("".join(lines)):
         if isinstance(item, Rejected):
             yield item
             continue
         line_no, obj = item
-        try:
-            if isinstance(obj, dict) and "resourceSpans" in obj:
-                spans.extend(spans_from_otlp(obj, line_no))
-            elif isinstance(obj, dict) and "resourceLogs" in obj:
-                logs.extend(logs_from_otlp(obj, line_no))
-            elif isinstance(obj, dict) and isinstance(obj.get("context"), dict):
-                spans.append(span_from_console(obj, line_no))
+        for read in read_document(obj, line_no):
+            if isinstance(read, Span):
+                first = spans.get(read.key)
+                if first is None:
+                    spans[read.key] = read
+                    continue
+                yield Skipped(read.line_no, f"duplicate span (first on line {first.line_no})")
+                if first.end is None and read.end is not None:  # keep the finished copy
+                    spans[read.key] = read
+            elif isinstance(read, LogRecord):
+                logs.append(read)
             else:
-                yield Rejected(line_no, compact(obj), "not an OpenTelemetry object")
-        except (KeyError, TypeError, ValueError, TimestampError) as exc:
-            yield Rejected(line_no, compact(obj), f"bad OpenTelemetry object: {exc!r}"[:200])
-    yield from map_spans(spans)
-    yield from map_logs(logs, spans)
+                yield read
+    resolved = Resolution(list(spans.values()))
+    yield from map_spans(resolved)
+    yield from map_logs(logs, resolved)
 
 
-def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+def first_value(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The first present attribute of ``keys`` as text (a list gives its first element)."""
     for key in keys:
         value = attrs.get(key)
         if isinstance(value, list | tuple):
@@ -115,7 +132,100 @@ def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
     return None
 
 
-def _is_cancelled(span: Span) -> bool:
+def request_id_of(span: Span) -> str | None:
+    return first_value(span.attributes, REQUEST_ID_KEYS)
+
+
+def endpoint_of(span: Span) -> str | None:
+    endpoint = first_value(span.attributes, ENDPOINT_KEYS)
+    if endpoint is None and " /" in span.name:
+        endpoint = span.name.split(" ", 1)[1]
+    return endpoint
+
+
+class Resolution:
+    """Request roots and owners of the spans of one file."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self.spans = spans
+        self.by_id = {s.key: s for s in spans}
+        self.servers = {
+            s.key
+            for s in spans
+            if s.kind == "server"
+            or (
+                request_id_of(s)
+                and (s.parent_id is None or (s.trace_id, s.parent_id) not in self.by_id)
+            )
+        }
+        self.owners = {s.key: self._owner(s) for s in spans}
+        self.roots = {k: self.by_id[k] for k in self.servers if self.owners[k] is None}
+
+    def _owner(self, span: Span) -> Span | None:
+        """The topmost server span above ``span`` (cycles and missing parents end the walk)."""
+        seen = {span.span_id}
+        found: Span | None = None
+        current = span
+        while current.parent_id and current.parent_id not in seen:
+            seen.add(current.parent_id)
+            parent = self.by_id.get((current.trace_id, current.parent_id))
+            if parent is None:
+                break
+            if parent.key in self.servers:
+                found = parent
+            current = parent
+        return found
+
+
+def map_spans(res: Resolution) -> Iterator[Row]:
+    """Request roots -> handler (or cancel) events, spans below them -> child events, others
+    -> log events."""
+    for span in res.spans:
+        owner = res.owners[span.key]
+        if span.key in res.roots:
+            if (endpoint_of(span) or "").rstrip("/").endswith(CANCEL_ROUTE):
+                yield _cancel_row(span)
+            else:
+                yield from _handler_rows(span)
+        elif owner is not None:
+            yield from _child_rows(span, owner)
+        else:
+            yield _orphan_row(span)
+
+
+def _status_code(span: Span) -> int | None:
+    text = first_value(span.attributes, STATUS_KEYS)
+    return int(text) if text and text.isdigit() and len(text) <= 4 else None
+
+
+def common_fields(span: Span, root: Span) -> dict[str, Any]:
+    """Request, runner, app and endpoint of ``span``'s events (those of its request root)."""
+    return {
+        "line_no": span.line_no,
+        "request_id": request_id_of(root) or root.trace_id,
+        "runner_id": first_value(root.resource, RUNNER_KEYS) or "unknown",
+        "app": first_value(root.resource, APP_KEYS),
+        "endpoint": endpoint_of(root),
+    }
+
+
+def span_extra(span: Span, start: bool = False, **more: Any) -> dict[str, Any]:
+    """The span's identity (for the cross-file links), and on its first row its attributes."""
+    extra: dict[str, Any] = {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_id": span.parent_id,
+        "span_kind": span.kind,
+        "span_name": span.name,
+    }
+    if start:
+        extra["service"] = first_value(span.resource, ("service.name",))
+        extra["attributes"] = span.attributes or None
+    extra.update(more)
+    return extra
+
+
+def is_cancelled(span: Span) -> bool:
     if any("CancelledError" in str(e.attributes.get("exception.type", "")) for e in span.events):
         return True
     if span.status_message and "cancel" in span.status_message.lower():
@@ -124,7 +234,8 @@ def _is_cancelled(span: Span) -> bool:
     return flag is True or str(flag).lower() == "true"
 
 
-def _exception(span: Span) -> tuple[str | None, str | None]:
+def exception_of(span: Span) -> tuple[str | None, str | None]:
+    """(type, message) of the span's last ``exception`` event, else from its status text."""
     for event in reversed(span.events):
         if event.name == "exception":
             return (
@@ -133,120 +244,75 @@ def _exception(span: Span) -> tuple[str | None, str | None]:
             )
     if span.status_message and ":" in span.status_message:
         exc_type, _, message = span.status_message.partition(":")
-        return exc_type.strip(), message.strip()
+        if exc_type.strip().isidentifier():
+            return exc_type.strip(), message.strip()
     return None, span.status_message
 
 
-def _request_id(span: Span) -> str | None:
-    return _first(span.attributes, REQUEST_ID_KEYS)
-
-
-def _servers(spans: list[Span]) -> dict[tuple[str, str], Span]:
-    ids = {(s.trace_id, s.span_id) for s in spans}
-    return {
-        (s.trace_id, s.span_id): s
-        for s in spans
-        if s.kind == "server"
-        or (_request_id(s) and (s.parent_id is None or (s.trace_id, s.parent_id) not in ids))
-    }
-
-
-def _owner(
-    span: Span, by_id: dict[tuple[str, str], Span], servers: dict[tuple[str, str], Span]
-) -> Span | None:
-    """The nearest server span above ``span`` (cycles and missing parents end the walk)."""
-    seen: set[str] = set()
-    current = span
-    while current.parent_id and current.parent_id not in seen:
-        seen.add(current.parent_id)
-        key = (current.trace_id, current.parent_id)
-        if key in servers:
-            return servers[key]
-        parent = by_id.get(key)
-        if parent is None:
-            return None
-        current = parent
-    return None
-
-
-def map_spans(spans: list[Span]) -> Iterator[Row]:
-    """Server spans -> handler events, their descendants -> child events, others -> log."""
-    by_id = {(s.trace_id, s.span_id): s for s in spans}
-    servers = _servers(spans)
-    for span in spans:
-        key = (span.trace_id, span.span_id)
-        if key in servers:
-            yield from _handler_rows(span)
-            continue
-        owner = _owner(span, by_id, servers)
-        if owner is None:
-            yield make_row(
-                span.start,
-                "runner",
-                "log",
-                line_no=span.line_no,
-                ts_raw=span.ts_raw,
-                level="info",
-                message=f"span {span.name!r} outside any request",
-                runner_id=_first(span.resource, RUNNER_KEYS),
-                app=_first(span.resource, APP_KEYS),
-                extra=_extra(span),
-            )
-            continue
-        yield from _child_rows(span, owner)
-
-
-def _common(span: Span, server: Span) -> dict[str, Any]:
-    endpoint = _first(server.attributes, ENDPOINT_KEYS)
-    if endpoint is None and " /" in server.name:
-        endpoint = server.name.split(" ", 1)[1]
-    return {
-        "line_no": span.line_no,
-        "request_id": _request_id(server) or server.trace_id,
-        "runner_id": _first(server.resource, RUNNER_KEYS) or "unknown",
-        "app": _first(server.resource, APP_KEYS),
-        "endpoint": endpoint,
-    }
-
-
-def _extra(span: Span) -> dict[str, Any]:
-    return {
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "span_name": span.name,
-        "attributes": span.attributes or None,
-    }
+def _cancel_row(span: Span) -> Row:
+    common = common_fields(span, span)
+    endpoint = (common.pop("endpoint") or "").rstrip("/")[: -len(CANCEL_ROUTE)] or None
+    exc_type, message = exception_of(span)
+    status = _status_code(span)
+    failed = span.status == "error" or (status is not None and status >= 400) or exc_type
+    outcome = "cancelled"
+    if failed:
+        outcome = "no_task" if "no task to cancel" in (message or "").lower() else "error"
+    return make_row(
+        span.start,
+        "runner",
+        "cancel.received",
+        ts_raw=span.ts_raw,
+        outcome=outcome,
+        status=status,
+        exc_type=exc_type,
+        message=message,
+        endpoint=endpoint,
+        extra=span_extra(span, start=True, otel_role="cancel"),
+        **common,
+    )
 
 
 def _handler_rows(span: Span) -> Iterator[Row]:
-    common = _common(span, span)
-    extra = _extra(span)
-    # The replay hangs runner events on the gateway's attempts: a trace alone has none, so
-    # each server span also stands for one (inferred) dispatch, and its answer when known.
+    common = common_fields(span, span)
+    extra = span_extra(span, otel_role="root")
+    # A trace has no gateway side: the request root also stands for the platform's dispatch
+    # and answer (inferred), so the replay has a request and an attempt to hang it on.
+    gateway: dict[str, Any] = {
+        "inferred": True,
+        "extra": {"span_id": span.span_id, "trace_id": span.trace_id, "otel_role": "gateway"},
+    }
     yield make_row(
-        span.start, "gateway", "attempt.dispatched", ts_raw=span.ts_raw, inferred=True, **common
+        span.start, "gateway", "request.received", ts_raw=span.ts_raw, **gateway, **common
     )
     yield make_row(
-        span.start, "runner", "handler.started", ts_raw=span.ts_raw, extra=extra, **common
+        span.start, "gateway", "attempt.dispatched", ts_raw=span.ts_raw, **gateway, **common
+    )
+    yield make_row(
+        span.start,
+        "runner",
+        "handler.started",
+        ts_raw=span.ts_raw,
+        extra=span_extra(span, start=True, otel_role="root"),
+        **common,
     )
     if span.end is None:
         return
-    status_text = _first(span.attributes, STATUS_KEYS)
-    status = int(status_text) if status_text and status_text.isdigit() else None
-    if _is_cancelled(span):
+    status = _status_code(span)
+    if is_cancelled(span):
         yield make_row(
             span.end, "runner", "handler.cancelled", status=status, extra=extra, **common
         )
     elif span.status == "error":
-        exc_type, message = _exception(span)
+        exc_type, message = exception_of(span)
         status = status or 500
         yield make_row(
             span.end,
             "runner",
             "handler.error",
             status=status,
-            exc_type=exc_type or "Error",
-            message=message or "",
+            exc_type=exc_type,
+            message=message,
             extra=extra,
             **common,
         )
@@ -254,58 +320,105 @@ def _handler_rows(span: Span) -> Iterator[Row]:
         status = status or 200
         yield make_row(span.end, "runner", "handler.finished", status=status, extra=extra, **common)
     if status is not None:
-        yield make_row(
-            span.end, "gateway", "attempt.finished", status=status, inferred=True, **common
-        )
+        yield make_row(span.end, "gateway", "attempt.finished", status=status, **gateway, **common)
+        yield make_row(span.end, "gateway", "request.completed", status=status, **gateway, **common)
 
 
-def _child_rows(span: Span, server: Span) -> Iterator[Row]:
-    common = _common(span, server)
-    extra = _extra(span)
-    deadline = _first(span.attributes, DEADLINE_KEYS)
+def child_end(span: Span) -> dict[str, Any] | None:
+    """How child ``span`` ended: its end event and fields, or None while it runs."""
+    if span.end is None:
+        return None
+    if is_cancelled(span):
+        return {"event": "child.cancelled", "ts": span.end.isoformat()}
+    exc_type, message = exception_of(span)
+    outcome = "ok"
+    if span.status == "error":
+        outcome = "timeout" if exc_type and "timeout" in exc_type.lower() else "error"
+    return {
+        "event": "child.finished",
+        "ts": span.end.isoformat(),
+        "outcome": outcome,
+        "exc_type": exc_type if outcome != "ok" else None,
+        "message": message if outcome != "ok" else None,
+    }
+
+
+def child_kind(span: Span) -> str:
+    return "upstream" if span.kind == "client" else "task"
+
+
+def deadline_of(span: Span) -> float | None:
+    text = first_value(span.attributes, DEADLINE_KEYS)
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
+def _child_rows(span: Span, root: Span) -> Iterator[Row]:
+    common = common_fields(span, root)
     yield make_row(
         span.start,
         "runner",
         "child.started",
         ts_raw=span.ts_raw,
         child_id=span.span_id,
-        kind="upstream" if span.kind == "client" else "task",
+        kind=child_kind(span),
         name=span.name,
-        deadline_s=float(deadline) if deadline else None,
-        extra=extra,
+        deadline_s=deadline_of(span),
+        extra=span_extra(span, start=True, otel_role="child"),
         **common,
     )
-    if span.end is None:
+    end = child_end(span)
+    if end is None or span.end is None:
         return
-    if _is_cancelled(span):
-        yield make_row(
-            span.end, "runner", "child.cancelled", child_id=span.span_id, extra=extra, **common
-        )
-        return
-    exc_type, message = _exception(span)
-    outcome = "ok"
-    if span.status == "error":
-        outcome = "timeout" if exc_type and "timeout" in exc_type.lower() else "error"
+    event, fields = end.pop("event"), {k: v for k, v in end.items() if k != "ts"}
     yield make_row(
         span.end,
         "runner",
-        "child.finished",
+        event,
         child_id=span.span_id,
-        outcome=outcome,
-        exc_type=exc_type if outcome != "ok" else None,
-        message=message if outcome != "ok" else None,
-        extra=extra,
+        extra=span_extra(span, otel_role="child"),
+        **fields,
         **common,
     )
 
 
-def map_logs(logs: list[LogRecord], spans: list[Span]) -> Iterator[Row]:
-    """Log records -> ``log`` events; the request id from attributes or the record's trace."""
-    servers = {s.trace_id: s for s in _servers(spans).values()}
+def _orphan_row(span: Span) -> Row:
+    """A span under no request (yet): a log event that keeps what it needs to become child
+    work when its request root turns up in another file (:mod:`.otel_link`)."""
+    return make_row(
+        span.start,
+        "runner",
+        "log",
+        line_no=span.line_no,
+        ts_raw=span.ts_raw,
+        level="info",
+        message=f"span {span.name!r} outside any request",
+        runner_id=first_value(span.resource, RUNNER_KEYS),
+        app=first_value(span.resource, APP_KEYS),
+        extra=span_extra(
+            span,
+            start=True,
+            otel_role="orphan",
+            child_kind=child_kind(span),
+            deadline_s=deadline_of(span),
+            span_end=child_end(span),
+        ),
+    )
+
+
+def map_logs(logs: list[LogRecord], res: Resolution) -> Iterator[Row]:
+    """Log records -> ``log`` events; the request id from attributes or the record's span."""
+    by_trace = {s.trace_id: s for s in res.roots.values()}
     for record in logs:
-        server = servers.get(record.trace_id or "")
-        request_id = _first(record.attributes, REQUEST_ID_KEYS) or (
-            (_request_id(server) or server.trace_id) if server else None
+        span = res.by_id.get((record.trace_id or "", record.span_id or ""))
+        root = None
+        if span is not None:
+            root = span if span.key in res.roots else res.owners.get(span.key)
+        root = root or by_trace.get(record.trace_id or "")
+        request_id = first_value(record.attributes, REQUEST_ID_KEYS) or (
+            (request_id_of(root) or root.trace_id) if root else None
         )
         yield make_row(
             record.ts,
@@ -316,12 +429,13 @@ def map_logs(logs: list[LogRecord], spans: list[Span]) -> Iterator[Row]:
             level=record.level.lower() if record.level else None,
             message=record.body,
             request_id=request_id,
-            runner_id=_first(record.resource, RUNNER_KEYS),
-            app=_first(record.resource, APP_KEYS),
+            runner_id=first_value(record.resource, RUNNER_KEYS),
+            app=first_value(record.resource, APP_KEYS),
             exc_type=as_str(record.attributes.get("exception.type")),
             extra={
                 "trace_id": record.trace_id,
                 "span_id": record.span_id,
+                "otel_role": "log_record",
                 "attributes": record.attributes or None,
             },
         )
@@ -329,7 +443,8 @@ def map_logs(logs: list[LogRecord], spans: list[Span]) -> Iterator[Row]:
 
 FORMAT = Format(
     name=NAME,
-    description="OpenTelemetry: OTLP JSON (collector file exporter) or ConsoleSpanExporter output",
+    description="OpenTelemetry: OTLP JSON (file exporter, MessageToJson, Tempo, Jaeger api_v3) "
+    "or ConsoleSpanExporter output",
     sniff=sniff,
     parse=parse,
 )

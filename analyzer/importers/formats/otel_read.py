@@ -1,23 +1,50 @@
-"""Reading OpenTelemetry data into plain span and log records (both JSON shapes).
+"""Reading OpenTelemetry data into plain span and log records (every JSON shape we know).
 
-- OTLP JSON as the collector's file exporter writes it: one ``TracesData``
-  (``{"resourceSpans": [...]}``) or ``LogsData`` (``{"resourceLogs": [...]}``) per line; hex
-  ``traceId``/``spanId``; ``*UnixNano`` times as strings; integer (or enum-name) kinds and
-  status codes; typed attribute values (``{"stringValue": ...}``).
-- The Python SDK's ``ConsoleSpanExporter``: pretty-printed JSON objects one after the other,
-  ``context.trace_id``/``span_id`` as ``0x`` hex, ISO times, ``SpanKind.SERVER`` kinds,
-  ``StatusCode.ERROR`` statuses, plain attribute values.
+Shapes (one JSON value per line, or pretty-printed values one after the other):
+
+- OTLP/JSON ``TracesData`` / ``ExportTraceServiceRequest``: ``{"resourceSpans": [...]}``, as
+  the collector's file exporter and protobuf's ``MessageToJson`` write it; ``LogsData``:
+  ``{"resourceLogs": [...]}``; ``MetricsData``: ``{"resourceMetrics": [...]}`` (recognised and
+  skipped: metrics carry no request).
+- Scopes under ``scopeSpans`` / ``scopeLogs``, or the pre-1.0 names
+  ``instrumentationLibrarySpans`` / ``instrumentationLibraryLogs``.
+- Tempo's own files: ``{"batches": [...]}`` (resource spans under another name).
+- Jaeger's api_v3 answers: ``{"result": {"resourceSpans": [...]}}``.
+- The Python SDK's ``ConsoleSpanExporter``: ``context.trace_id``/``span_id`` as ``0x`` hex, ISO
+  times, ``SpanKind.SERVER`` kinds, ``StatusCode.ERROR`` statuses, plain attribute values.
+
+Ids: hex (any case, ``0x`` optional) or base64 (``MessageToJson``, Tempo) are decoded to
+lower-case hex, so one span has one id whichever encoder wrote it. Times: ``*UnixNano`` as a
+decimal string or integer, checked to fit a 64-bit nanosecond count.
+
+Every bad item (a resource, a span, a log record) is a :class:`Rejected` of its own; the items
+around it are kept.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analyzer.importers.formats.base import as_str, from_unix_nanos, parse_ts
+from analyzer.importers.formats.base import (
+    Rejected,
+    Skipped,
+    TimestampError,
+    as_str,
+    compact,
+    parse_ts,
+)
 
 _KINDS = {0: "unspecified", 1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_MAX_NANOS = 2**63 - 1  # int64 nanoseconds: up to the year 2262
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -48,6 +75,10 @@ class Span:
     line_no: int = 0
     ts_raw: str = ""
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.trace_id, self.span_id)
+
 
 @dataclass
 class LogRecord:
@@ -64,6 +95,9 @@ class LogRecord:
     line_no: int
 
 
+Read = Span | LogRecord | Rejected | Skipped
+
+
 def otlp_value(value: Any) -> Any:
     """An OTLP ``AnyValue`` as a plain Python value."""
     if not isinstance(value, dict):
@@ -74,16 +108,19 @@ def otlp_value(value: Any) -> Any:
     if "intValue" in value:
         return int(value["intValue"])
     if "arrayValue" in value:
-        return [otlp_value(v) for v in value["arrayValue"].get("values", [])]
+        values = (value["arrayValue"] or {}).get("values") or []
+        return [otlp_value(v) for v in values] if isinstance(values, list) else []
     if "kvlistValue" in value:
-        return otlp_attributes(value["kvlistValue"].get("values", []))
+        return otlp_attributes((value["kvlistValue"] or {}).get("values", []))
     if "bytesValue" in value:
         return value["bytesValue"]
     return None
 
 
 def otlp_attributes(items: Any) -> dict[str, Any]:
-    """An OTLP ``[{key, value}]`` list as a dict."""
+    """An OTLP ``[{key, value}]`` list as a dict (a plain dict is taken as it is)."""
+    if isinstance(items, dict):
+        return dict(items)
     if not isinstance(items, list):
         return {}
     return {
@@ -93,12 +130,44 @@ def otlp_attributes(items: Any) -> dict[str, Any]:
     }
 
 
-def _norm_id(value: Any) -> str | None:
+def norm_id(value: Any) -> str | None:
+    """A trace/span id as lower-case hex: hex as written (``0x`` optional) or base64 decoded.
+
+    An id of 16 or 32 hex digits is hex; otherwise a base64 text of 8 or 16 bytes is decoded.
+    Anything else is kept verbatim (never lower-cased: two ids must not collide). All-zero ids
+    mean "none".
+    """
     text = as_str(value)
     if text is None:
         return None
-    text = text.lower().removeprefix("0x")
-    return None if not text or set(text) == {"0"} else text
+    bare = text[2:] if text[:2] in ("0x", "0X") else text
+    if _HEX.fullmatch(bare) and len(bare) in (16, 32):
+        hex_id = bare.lower()
+    else:
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) in (8, 16):
+            hex_id = raw.hex()
+        elif _HEX.fullmatch(bare):
+            hex_id = bare.lower()
+        else:
+            hex_id = text
+    return None if set(hex_id) == {"0"} else hex_id
+
+
+def unix_nanos(value: Any, name: str) -> datetime:
+    """An OTLP ``*UnixNano`` (decimal string or integer) as a UTC time, or TimestampError."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TimestampError(f"{name} is not an integer: {compact(value, 80)}")
+    text = str(value).strip()
+    if not text.isdigit():
+        raise TimestampError(f"{name} is not an integer: {compact(value, 80)}")
+    nanos = int(text) if len(text) <= 20 else _MAX_NANOS + 1
+    if nanos > _MAX_NANOS:
+        raise TimestampError(f"{name} out of range: {text[:40]}")
+    return _EPOCH + timedelta(microseconds=nanos // 1000)
 
 
 def _kind(value: Any) -> str:
@@ -118,50 +187,104 @@ def _status(value: Any) -> str:
     return "error" if "error" in text else "ok" if text.endswith("ok") else "unset"
 
 
-def spans_from_otlp(doc: dict[str, Any], line_no: int) -> list[Span]:
-    """Every span of one ``TracesData`` object."""
-    spans: list[Span] = []
-    for resource_spans in doc.get("resourceSpans") or []:
-        resource = otlp_attributes((resource_spans.get("resource") or {}).get("attributes"))
-        for scope in (
-            resource_spans.get("scopeSpans")
-            or resource_spans.get("instrumentationLibrarySpans")
-            or []
-        ):
-            for raw in scope.get("spans") or []:
-                status = raw.get("status") or {}
-                end_nanos = raw.get("endTimeUnixNano")
-                spans.append(
-                    Span(
-                        trace_id=_norm_id(raw.get("traceId")) or "",
-                        span_id=_norm_id(raw.get("spanId")) or "",
-                        parent_id=_norm_id(raw.get("parentSpanId")),
-                        name=str(raw.get("name") or ""),
-                        kind=_kind(raw.get("kind")),
-                        start=from_unix_nanos(raw["startTimeUnixNano"]),
-                        end=from_unix_nanos(end_nanos)
-                        if end_nanos not in (None, "", "0", 0)
-                        else None,
-                        status=_status(status.get("code")),
-                        status_message=as_str(status.get("message")),
-                        attributes=otlp_attributes(raw.get("attributes")),
-                        resource=resource,
-                        events=[
-                            SpanEvent(
-                                str(e.get("name") or ""),
-                                from_unix_nanos(e["timeUnixNano"])
-                                if e.get("timeUnixNano")
-                                else None,
-                                otlp_attributes(e.get("attributes")),
-                            )
-                            for e in raw.get("events") or []
-                            if isinstance(e, dict)
-                        ],
-                        line_no=line_no,
-                        ts_raw=str(raw["startTimeUnixNano"]),
-                    )
-                )
-    return spans
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def read_document(obj: Any, line_no: int) -> Iterator[Read]:
+    """Every span, log record, skipped or rejected item of one top-level JSON value."""
+    if isinstance(obj, dict) and isinstance(obj.get("result"), dict):
+        obj = obj["result"]  # Jaeger api_v3
+    if not isinstance(obj, dict):
+        yield Rejected(line_no, compact(obj), "not an OpenTelemetry object")
+        return
+    if "resourceSpans" in obj or "batches" in obj:
+        key = "resourceSpans" if "resourceSpans" in obj else "batches"
+        yield from _resources(obj[key], key, line_no, _spans_of)
+    elif "resourceLogs" in obj:
+        yield from _resources(obj["resourceLogs"], "resourceLogs", line_no, _logs_of)
+    elif "resourceMetrics" in obj:
+        yield Skipped(line_no, "OTLP metrics (no request in them)")
+    elif isinstance(obj.get("context"), dict):
+        yield _one(lambda: span_from_console(obj, line_no), obj, line_no)
+    else:
+        yield Rejected(line_no, compact(obj), "not an OpenTelemetry object")
+
+
+def _one(build: Any, raw: Any, line_no: int) -> Span | LogRecord | Rejected:
+    try:
+        result: Span | LogRecord = build()
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return Rejected(line_no, compact(raw), f"bad OpenTelemetry item: {exc}"[:300])
+    return result
+
+
+def _resources(items: Any, key: str, line_no: int, inner: Any) -> Iterator[Read]:
+    if not isinstance(items, list):
+        yield Rejected(line_no, compact(items), f"{key} is not a list")
+        return
+    for index, res in enumerate(items):
+        if not isinstance(res, dict):
+            yield Rejected(line_no, compact(res), f"{key}[{index}] is not an object")
+            continue
+        resource = otlp_attributes((res.get("resource") or {}).get("attributes"))
+        yield from inner(res, resource, line_no)
+
+
+def _scopes(res: dict[str, Any], *names: str) -> Iterator[dict[str, Any] | Rejected]:
+    for name in names:
+        for scope in _list(res.get(name)):
+            yield scope if isinstance(scope, dict) else Rejected(0, compact(scope), "bad scope")
+
+
+def _spans_of(res: dict[str, Any], resource: dict[str, Any], line_no: int) -> Iterator[Read]:
+    for scope in _scopes(res, "scopeSpans", "instrumentationLibrarySpans"):
+        if isinstance(scope, Rejected):
+            yield Rejected(line_no, scope.raw, f"{scope.reason}: not an object")
+            continue
+        for raw in _list(scope.get("spans")):
+            yield _one(lambda raw=raw: span_from_otlp(raw, resource, line_no), raw, line_no)
+
+
+def span_from_otlp(raw: Any, resource: dict[str, Any], line_no: int) -> Span:
+    """One OTLP span (raises on a span that cannot be read)."""
+    if not isinstance(raw, dict):
+        raise TypeError("span is not an object")
+    trace_id, span_id = norm_id(raw.get("traceId")), norm_id(raw.get("spanId"))
+    if trace_id is None or span_id is None:
+        raise ValueError("span without traceId or spanId")
+    if raw.get("startTimeUnixNano") in (None, "", "0", 0):
+        raise ValueError("span without startTimeUnixNano")
+    status = raw.get("status") or {}
+    if not isinstance(status, dict):
+        status = {}
+    end_nanos = raw.get("endTimeUnixNano")
+    return Span(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=norm_id(raw.get("parentSpanId")),
+        name=str(raw.get("name") or ""),
+        kind=_kind(raw.get("kind")),
+        start=unix_nanos(raw["startTimeUnixNano"], "startTimeUnixNano"),
+        end=unix_nanos(end_nanos, "endTimeUnixNano")
+        if end_nanos not in (None, "", "0", 0)
+        else None,
+        status=_status(status.get("code")),
+        status_message=as_str(status.get("message")),
+        attributes=otlp_attributes(raw.get("attributes")),
+        resource=resource,
+        events=[
+            SpanEvent(
+                str(e.get("name") or ""),
+                unix_nanos(e["timeUnixNano"], "timeUnixNano") if e.get("timeUnixNano") else None,
+                otlp_attributes(e.get("attributes")),
+            )
+            for e in _list(raw.get("events"))
+            if isinstance(e, dict)
+        ],
+        line_no=line_no,
+        ts_raw=str(raw["startTimeUnixNano"]),
+    )
 
 
 def span_from_console(obj: dict[str, Any], line_no: int) -> Span:
@@ -169,12 +292,17 @@ def span_from_console(obj: dict[str, Any], line_no: int) -> Span:
     context = obj.get("context") or {}
     status = obj.get("status") or {}
     resource = obj.get("resource") or {}
+    trace_id, span_id = norm_id(context.get("trace_id")), norm_id(context.get("span_id"))
+    if trace_id is None or span_id is None:
+        raise ValueError("span without trace_id or span_id")
+    if not obj.get("start_time"):
+        raise ValueError("span without start_time")
     start, _ = parse_ts(obj["start_time"])
     end = parse_ts(obj["end_time"])[0] if obj.get("end_time") else None
     return Span(
-        trace_id=_norm_id(context.get("trace_id")) or "",
-        span_id=_norm_id(context.get("span_id")) or "",
-        parent_id=_norm_id(obj.get("parent_id")),
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=norm_id(obj.get("parent_id")),
         name=str(obj.get("name") or ""),
         kind=_kind(obj.get("kind")),
         start=start,
@@ -189,7 +317,7 @@ def span_from_console(obj: dict[str, Any], line_no: int) -> Span:
                 parse_ts(e["timestamp"])[0] if e.get("timestamp") else None,
                 dict(e.get("attributes") or {}),
             )
-            for e in obj.get("events") or []
+            for e in _list(obj.get("events"))
             if isinstance(e, dict)
         ],
         line_no=line_no,
@@ -197,26 +325,41 @@ def span_from_console(obj: dict[str, Any], line_no: int) -> Span:
     )
 
 
-def logs_from_otlp(doc: dict[str, Any], line_no: int) -> list[LogRecord]:
-    """Every log record of one ``LogsData`` object."""
-    records: list[LogRecord] = []
-    for resource_logs in doc.get("resourceLogs") or []:
-        resource = otlp_attributes((resource_logs.get("resource") or {}).get("attributes"))
-        for scope in resource_logs.get("scopeLogs") or []:
-            for raw in scope.get("logRecords") or []:
-                nanos = raw.get("timeUnixNano") or raw.get("observedTimeUnixNano")
-                body = otlp_value(raw.get("body"))
-                records.append(
-                    LogRecord(
-                        ts=from_unix_nanos(nanos),
-                        ts_raw=str(nanos),
-                        level=as_str(raw.get("severityText")),
-                        body=None if body is None else str(body),
-                        attributes=otlp_attributes(raw.get("attributes")),
-                        resource=resource,
-                        trace_id=_norm_id(raw.get("traceId")),
-                        span_id=_norm_id(raw.get("spanId")),
-                        line_no=line_no,
-                    )
-                )
-    return records
+def _body_text(body: Any) -> str | None:
+    """A log body as text: strings as they are, structured bodies (kvlist, array) as JSON."""
+    if body is None:
+        return None
+    if isinstance(body, dict | list):
+        return json.dumps(body, ensure_ascii=False, default=str)
+    return str(body)
+
+
+def _logs_of(res: dict[str, Any], resource: dict[str, Any], line_no: int) -> Iterator[Read]:
+    for scope in _scopes(res, "scopeLogs", "instrumentationLibraryLogs"):
+        if isinstance(scope, Rejected):
+            yield Rejected(line_no, scope.raw, f"{scope.reason}: not an object")
+            continue
+        for raw in _list(scope.get("logRecords")):
+            yield _one(lambda raw=raw: log_from_otlp(raw, resource, line_no), raw, line_no)
+
+
+def log_from_otlp(raw: Any, resource: dict[str, Any], line_no: int) -> LogRecord:
+    """One OTLP log record (raises on a record that cannot be read)."""
+    if not isinstance(raw, dict):
+        raise TypeError("log record is not an object")
+    nanos = raw.get("timeUnixNano")
+    if nanos in (None, "", "0", 0):
+        nanos = raw.get("observedTimeUnixNano")
+    if nanos in (None, "", "0", 0):
+        raise ValueError("log record without timeUnixNano or observedTimeUnixNano")
+    return LogRecord(
+        ts=unix_nanos(nanos, "timeUnixNano"),
+        ts_raw=str(nanos),
+        level=as_str(raw.get("severityText")),
+        body=_body_text(otlp_value(raw.get("body"))),
+        attributes=otlp_attributes(raw.get("attributes")),
+        resource=resource,
+        trace_id=norm_id(raw.get("traceId")),
+        span_id=norm_id(raw.get("spanId")),
+        line_no=line_no,
+    )

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from analyzer.errors import InputUnreadableError
-from analyzer.importers.formats import FOREIGN_FORMATS
-from analyzer.importers.formats.base import Format, ParseContext, Rejected, Row
+from analyzer.importers.formats import FOREIGN_FORMATS, otel
+from analyzer.importers.formats.base import Format, ParseContext, Rejected, Row, Skipped
 from analyzer.importers.formats.link import POST_IMPORT
+from analyzer.importers.formats.otel_link import resolve_spans
 from analyzer.importers.paths import is_compressed, open_binary
 from analyzer.importers.rows import insert_rejected, insert_rows
 from analyzer.importers.summary import FileResult
@@ -97,6 +98,8 @@ class RegisteredFormat:
                 for item in self.fmt.parse(lines, context):
                     if isinstance(item, Rejected):
                         rejected.append(item)
+                    elif isinstance(item, Skipped):
+                        result.skipped += 1
                     else:
                         yield item
 
@@ -135,6 +138,8 @@ class RegisteredFormat:
             raw.close()
         result.lines = lines.count
         result.bytes_read = plan.size - (plan.offset if resume and not compressed else 0)
+        if self.name == otel.NAME:  # spans resolved over every imported file
+            resolve_spans(con, ctx.import_id)
         if self.name.startswith("fal_"):  # the links join the platform's export files
             for link in POST_IMPORT:
                 link(con)
