@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import InputNotFoundError
+from analyzer.ui import access
 
 SCRIPT = Path(__file__).resolve().parents[1] / "ui" / "streamlit_app.py"
 
@@ -30,6 +31,16 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.add_argument("--host", default="localhost", help="address to bind (default localhost)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="no Import page: visitors can only look (for a shared dashboard)",
+    )
+    p.add_argument(
+        "--import-root",
+        metavar="DIR",
+        help="let visitors import files from inside DIR on the server (default: uploads only)",
+    )
     p.set_defaults(func=run)
 
 
@@ -55,6 +66,13 @@ def run(args: argparse.Namespace) -> int:
         env["ANALYZER_DB"] = str(db)
     else:
         env.pop("ANALYZER_DB", None)
+    if args.import_root:
+        root = Path(args.import_root).resolve()
+        if not root.is_dir():
+            raise InputNotFoundError(f"import folder not found: {root}")
+        env[access.IMPORT_ROOT_ENV] = str(root)
+    if args.read_only:
+        env[access.READ_ONLY_ENV] = "1"
     # Analyse now (needs the write lock for a moment) so errors surface here, not in the page.
     open_connection(env.get("ANALYZER_DB")).close()
     print(f"analyzer dashboard: http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)

@@ -31,8 +31,10 @@ T = TypeVar("T")
 def current_db() -> str:
     """The database file this session looks at."""
     chosen = st.session_state.get(SESSION_DB)
-    if chosen:
+    if chosen and Path(chosen).exists():
         return str(chosen)
+    if chosen:  # the session's imported database was removed (its session had ended)
+        del st.session_state[SESSION_DB]
     env = os.environ.get(DB_ENV)
     if env:
         return str(Path(env).resolve())
@@ -44,7 +46,13 @@ def is_sample(path: str) -> bool:
     return Path(path).name.startswith("sample-") and not os.environ.get(DB_ENV)
 
 
-@st.cache_resource(show_spinner="Opening the database (the first time builds the sample)…")
+def _close(con: duckdb.DuckDBPyConnection) -> None:
+    con.close()
+
+
+@st.cache_resource(
+    show_spinner="Opening the database (the first time builds the sample)…", on_release=_close
+)
 def connection(path: str) -> duckdb.DuckDBPyConnection:
     """The shared read-only connection to one database (analysed first if needed).
 
@@ -56,6 +64,11 @@ def connection(path: str) -> duckdb.DuckDBPyConnection:
 
         warm.start(lambda fn, *a, **kw: run_on(path, fn, *a, **kw))
     return con
+
+
+def forget(path: str) -> None:
+    """Close the shared connection to ``path`` (a session's database about to be deleted)."""
+    connection.clear(path)
 
 
 @st.cache_data(show_spinner=False, max_entries=1024)

@@ -1,13 +1,14 @@
-"""Import: upload log files (or name a folder on the server) into a new database; the summary.
+"""Import: upload log files (or name one inside the server's import folder) into a new database.
 
-An import goes into a **new** database file in a temporary directory (the database the
-dashboard is showing is open read-only, and may be shared with other sessions); this
-session then switches to it. "Back to the sample" switches back.
+An import goes into a **new** database file in this session's temporary folder (the
+database the dashboard is showing is open read-only, and may be shared with other
+sessions); this session then switches to it. "Back to the default database" switches back
+and deletes it. Server paths are offered only when an import folder is configured, and
+limited to it (see ``access.py``); the page does not exist in read-only mode.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +16,7 @@ import streamlit as st
 from analyzer.api import queries
 from analyzer.api.database import build_database
 from analyzer.errors import AnalyzerError
-from analyzer.ui import data, widgets
+from analyzer.ui import access, data, widgets, workspace
 
 REJECTED_SHOWN = 500
 IMPORTS_SQL = "SELECT * FROM imports ORDER BY import_id"
@@ -54,51 +55,65 @@ def _summary() -> None:
         )
 
 
-def _import(paths: list[Path]) -> None:
-    target = Path(tempfile.mkdtemp(prefix="analyzer-ui-")) / "import.duckdb"
+def _import(files: list[workspace.Upload], server: list[Path]) -> None:
+    ws = workspace.current()
+    target = ws.next_database()
     try:
-        with st.spinner("Importing and analysing…"):
-            build_database(paths, target)
+        with st.spinner("Importing and analysing…"), ws.uploads(files) as uploaded:
+            build_database([*uploaded, *server], target)
     except AnalyzerError as exc:
         st.error("Import failed: " + widgets.md(exc), icon=":material/error:")
         return
+    ws.show(target)
     st.session_state[data.SESSION_DB] = str(target)
     st.success("Imported. Every page now shows this database (this browser session only).")
+
+
+def _server_files(text: str) -> list[Path] | None:
+    """The server files typed in the form (``[]``: none typed; ``None``: refused, said why)."""
+    root = access.import_root()
+    if root is None or not text.strip():
+        return []
+    try:
+        found = access.server_files(text, root)
+    except access.PathRefused as exc:
+        st.error(widgets.md(exc), icon=":material/block:")
+        return None
+    if found.skipped:
+        st.caption(
+            f"{found.skipped:,} entries passed over: links leading outside {widgets.md(root)} "
+            "or not regular files."
+        )
+    return found.files
 
 
 def _upload_form() -> None:
     st.subheader("Import other logs")
     st.caption(
         "Native JSON Lines (.jsonl / .ndjson, optionally .gz or .zst) or a supported "
-        "export format; the format is detected per file."
+        "export format; the format is detected per file. Uploads are deleted once imported; "
+        "the new database is deleted when this browser session ends."
     )
+    root = access.import_root()
     with st.form("import_form", clear_on_submit=True):
         files = st.file_uploader("Log files", accept_multiple_files=True, key="import_files")
-        folder = st.text_input(
-            "…or a file or folder on the server",
-            placeholder="/var/log/incident-42/",
-            key="import_folder",
-        )
+        folder = ""
+        if root is not None:
+            folder = st.text_input(
+                f"…or a file or folder inside {widgets.md(root)} on the server",
+                placeholder="incident-42/",
+                key="import_folder",
+            )
         submitted = st.form_submit_button("Import into a new database", type="primary")
     if not submitted:
         return
-    paths: list[Path] = []
-    if files:
-        upload_dir = Path(tempfile.mkdtemp(prefix="analyzer-upload-"))
-        for f in files:
-            dest = upload_dir / Path(f.name).name
-            dest.write_bytes(f.getvalue())
-            paths.append(dest)
-    if folder.strip():
-        p = Path(folder.strip()).expanduser()
-        if not p.exists():
-            st.error("No such file or folder on the server: " + widgets.md(p))
-            return
-        paths.append(p)
-    if not paths:
-        st.warning("Choose files to upload or type a folder path first.")
+    server = _server_files(folder)
+    if server is None:
         return
-    _import(paths)
+    if not files and not server:
+        st.warning("Choose files to upload" + (" or type a path" if root else "") + " first.")
+        return
+    _import(list(files or []), server)
 
 
 def render() -> None:
@@ -108,5 +123,6 @@ def render() -> None:
         "Back to the default database", key="import_back"
     ):
         del st.session_state[data.SESSION_DB]
+        workspace.current().show(None)  # its database is deleted
         st.rerun()
     _summary()

@@ -15,7 +15,7 @@ import streamlit as st
 
 from analyzer.api.filters import Filters
 from analyzer.errors import AnalyzerError
-from analyzer.ui import widgets
+from analyzer.ui import access, widgets
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,14 @@ def page(key: str) -> Any:
     return _built[key]
 
 
+def shown_pages() -> tuple[PageSpec, ...]:
+    """The pages this dashboard serves: in read-only mode, no Import page at all."""
+    return tuple(p for p in PAGES if not (p.key == "import" and access.read_only()))
+
+
 def _build(default: str) -> list[Any]:
     pages = []
-    for spec in PAGES:
+    for spec in shown_pages():
         p = st.Page(
             _renderer(spec),
             title=spec.title,

@@ -59,16 +59,21 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) 
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port (headless); yields its URL, kills it after."""
+def streamlit_server(
+    env: dict[str, str], log: Path, address: str | None = "127.0.0.1"
+) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port (headless); yields its URL, kills it after.
+
+    ``address=None`` passes no address: the repository's ``.streamlit/config.toml`` decides.
+    """
     port = free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
+    bind = ["--server.address", address] if address else []
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
+             "--server.headless", "true", "--server.port", str(port), *bind,
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"

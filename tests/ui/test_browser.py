@@ -6,13 +6,12 @@ finding code (with its rule name) is visible on the overview and that a finding'
 link to its request's timeline, and saves a screenshot of each page plus the render times to
 ``test-artifacts/dashboard/`` (gitignored).
 
-Under ``CI=true`` a missing Chromium is a failure, not a skip.
+A missing Chromium is a failure, not a skip (the ``browser`` fixture in conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,6 @@ from typing import Any
 import duckdb
 import pytest
 from dashboard_driver import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     TITLES,
     click_nav,
@@ -42,22 +39,6 @@ def server(sample_db_path: Path, analyzer_cache: Path) -> Iterator[str]:
     env = {"ANALYZER_CACHE_DIR": str(analyzer_cache), "ANALYZER_DB": ""}
     with streamlit_server(env, ARTIFACTS / "streamlit.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing (install Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _finding_with_request(db: Path) -> int:

@@ -109,18 +109,19 @@ def test_import_page_imports_a_server_folder_into_a_new_database(
     fake_db_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("ANALYZER_DB", str(fake_db_path))
+    monkeypatch.setenv("ANALYZER_UI_IMPORT_ROOT", str(sample_logs_dir().parent))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the new database goes here
     at = AppTest.from_string(
         "from analyzer.ui.navigation import run\nrun(default='import')\n", default_timeout=180
     )
     at.run()
-    at.text_input(key="import_folder").input(str(sample_logs_dir()))
+    at.text_input(key="import_folder").input(sample_logs_dir().name)  # inside the import root
     at.button[0].click()  # the form's submit button
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [s.value for s in at.success], [e.value for e in at.error]
     shown = "\n".join(t.value for t in at.text)
-    assert "import.duckdb" in shown  # this session now shows the new database
+    assert "/import-1.duckdb" in shown  # this session now shows the new database
     files = {m.label: m.value for m in at.metric}
     assert files["Files imported"] == str(
         len([p for p in sample_logs_dir().iterdir() if not p.name.startswith("_")])
