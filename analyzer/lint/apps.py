@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from analyzer.lint.names import Names, last
+from analyzer.lint.walk import walk
 
 Func = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -52,6 +53,7 @@ class App:
     settings: dict[str, Setting] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     methods: dict[str, Func] = field(default_factory=dict)
+    _scopes: dict[int, list[Func]] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, name: str) -> object:
         s = self.settings.get(name)
@@ -59,6 +61,12 @@ class App:
 
     def scope(self, func: Func) -> list[Func]:
         """``func`` and the app's methods it reaches through ``self.name`` (transitively)."""
+        cached = self._scopes.get(id(func))
+        if cached is None:
+            cached = self._scopes[id(func)] = self._reach(func)
+        return cached
+
+    def _reach(self, func: Func) -> list[Func]:
         out: list[Func] = []
         todo, seen = [func], set()
         while todo:
@@ -67,7 +75,7 @@ class App:
                 continue
             seen.add(id(f))
             out.append(f)
-            for n in ast.walk(f):
+            for n in walk(f):
                 if (
                     isinstance(n, ast.Attribute)
                     and isinstance(n.value, ast.Name)
@@ -96,7 +104,7 @@ def norm_path(path: str) -> str:
 def class_bases(tree: ast.Module, names: Names) -> dict[str, list[str]]:
     """Class name -> qualified names of its bases, for every class of the module."""
     out: dict[str, list[str]] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ClassDef):
             out[node.name] = [q for b in node.bases if (q := names.qualname(b))]
     return out
@@ -143,7 +151,7 @@ def _keyword_true(call: ast.Call | None, name: str) -> bool:
 
 
 def _routes_of(cls: ast.ClassDef, names: Names) -> Iterator[Route]:
-    for node in ast.walk(cls):
+    for node in walk(cls):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for dec in node.decorator_list:
@@ -184,7 +192,7 @@ def _class_settings(cls: ast.ClassDef, names: Names) -> dict[str, Setting]:
 def find_apps(tree: ast.Module, names: Names, known: set[str]) -> list[App]:
     """The apps of one module (``known``: app class names of all linted files)."""
     apps: list[App] = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ClassDef):
             bases = [q for b in node.bases if (q := names.qualname(b))]
             if not any(b in APP_BASES or last(b) in known for b in bases):

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from analyzer.lint.names import Names, last, strings_in
+from analyzer.lint.walk import index
 
 GPU_MARKERS = ("cuda", "cudnn", "nvml", "nccl", "cublas", "cufft", "cusolver", "cusparse", "triton")
 """The fal SDK's marker words (fal/exceptions/gpu.py, ``_GPU_ERROR_MARKERS``, fal 1.83)."""
@@ -95,10 +96,7 @@ class Parents:
     """Each node's parent in one module's tree."""
 
     def __init__(self, tree: ast.AST) -> None:
-        self._up: dict[int, ast.AST] = {}
-        for node in ast.walk(tree):
-            for child in ast.iter_child_nodes(node):
-                self._up[id(child)] = node
+        self._up = index(tree)
 
     def of(self, node: ast.AST) -> ast.AST | None:
         return self._up.get(id(node))

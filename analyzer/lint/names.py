@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from analyzer.lint.walk import walk
+
 _OPS = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -29,7 +31,7 @@ class Names:
     @classmethod
     def of(cls, tree: ast.Module) -> Names:
         names = cls()
-        for node in ast.walk(tree):  # imports inside functions count too (fal apps do that)
+        for node in walk(tree):  # imports inside functions count too (fal apps do that)
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from analyzer.config import Config, ConfigError
 from analyzer.lint.apps import app_class_names, class_bases, find_apps, inherit_settings
 from analyzer.lint.checks import BY_CODE, Hit, Module
+from analyzer.lint.context import Parents
 from analyzer.lint.files import collect
 from analyzer.lint.finding import SourceFinding, fingerprint
 from analyzer.lint.names import Names
@@ -79,6 +80,7 @@ class _Source:
     lines: list[str]
     tree: ast.Module
     names: Names
+    parents: Parents
 
 
 def _decode(data: bytes) -> str:
@@ -96,7 +98,8 @@ def parse(path: str, data: bytes) -> _Source | Unparsable:
         return Unparsable(path, None, f"cannot decode: {exc}")
     except (ValueError, RecursionError, MemoryError) as exc:
         return Unparsable(path, None, f"cannot parse: {exc}")
-    return _Source(path, text, text.splitlines(), tree, Names.of(tree))
+    parents = Parents(tree)  # first: it walks the tree once for every later walk
+    return _Source(path, text, text.splitlines(), tree, Names.of(tree), parents)
 
 
 def _column(line: str, byte_offset: int) -> int:
@@ -149,7 +152,7 @@ def lint_sources(
         (bad if isinstance(result, Unparsable) else parsed).append(result)  # type: ignore[arg-type]
     known = app_class_names([class_bases(s.tree, s.names) for s in parsed])
     modules = [
-        (s, Module.build(s.path, s.tree, s.names, find_apps(s.tree, s.names, known)))
+        (s, Module.build(s.path, s.tree, s.names, find_apps(s.tree, s.names, known), s.parents))
         for s in parsed
     ]
     inherit_settings([a for _, m in modules for a in m.apps])

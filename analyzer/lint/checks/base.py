@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from analyzer.lint.apps import App, Func
 from analyzer.lint.context import Answer, Parents, Where, answer_of, enclosing
 from analyzer.lint.names import Names
+from analyzer.lint.walk import walk
 
 
 @dataclass
@@ -31,9 +32,11 @@ class Module:
     """Every node of the tree (walked once; the checks filter this list)."""
 
     @classmethod
-    def build(cls, path: str, tree: ast.Module, names: Names, apps: list[App]) -> Module:
+    def build(
+        cls, path: str, tree: ast.Module, names: Names, apps: list[App], parents: Parents
+    ) -> Module:
         uses_fal = any(q == "fal" or q.startswith("fal.") for q in names.aliases.values())
-        return cls(path, tree, names, apps, Parents(tree), uses_fal, list(ast.walk(tree)))
+        return cls(path, tree, names, apps, parents, uses_fal, walk(tree))
 
     def function_of(self, node: ast.AST) -> Func | None:
         for _child, parent in self.parents.chain(node):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from analyzer.lint.apps import App
 from analyzer.lint.checks.base import Hit, Module, SourceCheck
 from analyzer.lint.context import short
+from analyzer.lint.walk import walk
 
 POSITIONAL_TIMEOUT = {
     "asyncio.timeout": 0,
@@ -41,7 +42,7 @@ def _number(node: ast.expr, module: Module) -> float | None:
 def budgets(app: App, module: Module) -> Iterator[Budget]:
     """Every literal time allowance in the app's handler scope (timeouts and sleeps)."""
     for func in app.handler_scope():
-        for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
+        for call in (n for n in walk(func) if isinstance(n, ast.Call)):
             q = module.names.qualname(call.func) or ""
             if q == "asyncio.sleep" and call.args:
                 s = _number(call.args[0], module)

@@ -13,6 +13,7 @@ from analyzer.lint.apps import App, Func, Route, norm_path
 from analyzer.lint.checks.base import Hit, Module, SourceCheck
 from analyzer.lint.context import short
 from analyzer.lint.names import last
+from analyzer.lint.walk import walk
 
 TASK_STARTERS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 LONG_CALLS = frozenset(
@@ -32,15 +33,24 @@ QUICK_AWAITS = frozenset({"json", "body", "form", "is_disconnected", "receive", 
 
 def _calls(funcs: list[Func]) -> Iterator[ast.Call]:
     for f in funcs:
-        for n in ast.walk(f):
+        for n in walk(f):
             if isinstance(n, ast.Call):
                 yield n
+
+
+def _is_own_method(func: ast.expr, app: App) -> bool:
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "self"
+        and func.attr in app.methods
+    )
 
 
 def long_work(app: App, route: Route, module: Module) -> ast.expr | None:
     """The first await or task start that makes ``route`` long work, if any."""
     for f in app.scope(route.func):
-        for n in ast.walk(f):
+        for n in walk(f):
             if isinstance(n, ast.Await):
                 v = n.value
                 if isinstance(v, ast.Call):
@@ -49,6 +59,8 @@ def long_work(app: App, route: Route, module: Module) -> ast.expr | None:
                         continue
                     if isinstance(v.func, ast.Attribute) and v.func.attr in QUICK_AWAITS:
                         continue
+                    if _is_own_method(v.func, app):
+                        continue  # its body is in the scope: what it awaits decides
                 return n
             if isinstance(n, ast.Call):
                 q = module.names.qualname(n.func) or ""
@@ -61,8 +73,9 @@ def long_work(app: App, route: Route, module: Module) -> ast.expr | None:
 
 class NoCancelRoute(SourceCheck):
     """An `async def` endpoint (or FastAPI route of the app) that awaits work (a model, an
-    upstream call, `asyncio.sleep`) or starts tasks, in an app with no `<path>/cancel` route.
-    WebSocket, realtime and synchronous endpoints are not looked at."""
+    upstream call, `asyncio.sleep`) or starts tasks, itself or in the app methods it calls, in
+    an app with no `<path>/cancel` route. WebSocket, realtime and synchronous endpoints are not
+    looked at, nor an `async def` whose work never awaits (a cancel could not interrupt it)."""
 
     code = "A002"
 
@@ -83,7 +96,7 @@ class NoCancelRoute(SourceCheck):
                 yield Hit(
                     self.code,
                     route.func,
-                    f"async endpoint {route.path} awaits `{short(work)}` (line {work.lineno}) "
+                    f"async endpoint {route.path} waits on `{short(work)}` (line {work.lineno}) "
                     f"but {app.name} has no {cancel.replace('//', '/')} route: a cancel answers "
                     "404 and the work runs on",
                     app.name,
@@ -104,7 +117,7 @@ def registries(funcs: list[Func]) -> set[str]:
     ``self.X.add(t)`` / ``append`` / ``setdefault``."""
     out: set[str] = set()
     for f in funcs:
-        for n in ast.walk(f):
+        for n in walk(f):
             if isinstance(n, ast.Assign):
                 for t in n.targets:
                     if isinstance(t, ast.Subscript):
@@ -123,7 +136,7 @@ def cancelled_attrs(funcs: list[Func]) -> tuple[bool, set[str]]:
     come from: ``self._tasks[k].cancel()``, ``t = self._tasks.pop(k); t.cancel()``)."""
     assigned: dict[str, set[str]] = {}
     for f in funcs:
-        for n in ast.walk(f):
+        for n in walk(f):
             if isinstance(n, ast.Assign | ast.NamedExpr):
                 targets = n.targets if isinstance(n, ast.Assign) else [n.target]
                 for t in targets:
@@ -176,9 +189,7 @@ class CancelRouteCancelsNothing(SourceCheck):
 
 def _first_await_after(func: Func, node: ast.stmt) -> ast.Await | None:
     end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
-    later = [
-        n for n in ast.walk(func) if isinstance(n, ast.Await) and (n.lineno, n.col_offset) > end
-    ]
+    later = [n for n in walk(func) if isinstance(n, ast.Await) and (n.lineno, n.col_offset) > end]
     return min(later, key=lambda n: (n.lineno, n.col_offset), default=None)
 
 
@@ -188,7 +199,7 @@ def _refers(node: ast.AST, name: str) -> bool:
 
 def _cleanup_blocks(func: Func, module: Module) -> Iterator[list[ast.stmt]]:
     """``finally`` bodies and ``except`` bodies that run on cancellation."""
-    for n in ast.walk(func):
+    for n in walk(func):
         if isinstance(n, ast.Try | ast.TryStar):
             if n.finalbody:
                 yield n.finalbody
@@ -256,7 +267,7 @@ class OrphanedTask(SourceCheck):
     def run(self, module: Module) -> Iterator[Hit]:
         for app in module.apps:
             for func in app.handler_scope():
-                for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
+                for call in (n for n in walk(func) if isinstance(n, ast.Call)):
                     if module.names.qualname(call.func) not in TASK_STARTERS:
                         continue
                     name, kept = _bound_name(call, module)
@@ -349,7 +360,7 @@ def _in_with(call: ast.Call, module: Module) -> bool:
 
 
 def _finally_refers(func: Func, names: set[str], text: str | None = None) -> bool:
-    for n in ast.walk(func):
+    for n in walk(func):
         if isinstance(n, ast.Try | ast.TryStar) and n.finalbody:
             block = ast.Module(body=n.finalbody, type_ignores=[])
             if any(_refers(block, x) for x in names):
@@ -363,7 +374,7 @@ def _later_with(func: Func, name: str) -> bool:
     return any(
         isinstance(n, ast.With | ast.AsyncWith)
         and any(_refers(i.context_expr, name) for i in n.items)
-        for n in ast.walk(func)
+        for n in walk(func)
     )
 
 
@@ -380,7 +391,7 @@ class UnreleasedResource(SourceCheck):
             for func in app.handler_scope():
                 if not isinstance(func, ast.AsyncFunctionDef):
                     continue
-                for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
+                for call in (n for n in walk(func) if isinstance(n, ast.Call)):
                     kind = _opener(call, module)
                     if kind is None or _in_with(call, module):
                         continue

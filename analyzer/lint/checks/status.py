@@ -25,6 +25,7 @@ from analyzer.lint.context import (
     under_gpu_condition,
 )
 from analyzer.lint.names import last, literal_text
+from analyzer.lint.walk import walk
 
 NOT_INPUT = frozenset({"self", "cls", "request", "req", "websocket", "ws", "response"})
 UPSTREAM_ROOTS = frozenset(
@@ -199,7 +200,7 @@ class ClientErrorForGpuFault(SourceCheck):
 
 def _calls_upstream(funcs: list[Func], module: Module) -> bool:
     for f in funcs:
-        for n in ast.walk(f):
+        for n in walk(f):
             if not isinstance(n, ast.Call):
                 continue
             q = module.names.qualname(n.func) or ""

@@ -1,0 +1,147 @@
+"""Benchmark `analyzer lint` on 1,000 app files against parsing them alone.
+
+    python benchmarks/lint.py                    # 1,000 files in a temporary folder
+    python benchmarks/lint.py --files 5000 --repeat 5
+
+The files are the lint test cases (tests/lint/cases/*.yml) and the seeds' examples, each padded
+with ordinary helper code to a realistic app module (~200 lines), renamed per file. Measured,
+each in its own process, ``--repeat`` times (median reported):
+
+1. baseline: read every file and ``ast.parse`` it (the floor any source linter pays);
+2. ``analyzer lint DIR --format json -o FILE``: end to end (start-up, discovery, every check,
+   the report).
+
+Wall and CPU time (user + system of the child) are both reported: on the shared 2-core machine
+the load of others inflates wall time; CPU time is the process's own work. Target (issue 14):
+1,000 files in under 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "tests" / "lint" / "cases"
+SEEDS = ROOT / "tests" / "lint" / "seeds"
+
+FILLER = '''
+
+def helper_{i}_{k}(items: list[dict], scale: float = 1.0) -> dict:
+    """Ordinary code an app module also holds."""
+    out: dict = {{}}
+    for n, item in enumerate(items):
+        key = str(item.get("name", n))
+        if key in out:
+            out[key]["count"] += 1
+        else:
+            out[key] = {{"count": 1, "value": item.get("value", 0) * scale}}
+    total = sum(v["value"] for v in out.values())
+    return {{"items": out, "total": total, "mean": total / max(len(out), 1)}}
+'''
+
+_PARSE_ONLY = """
+import ast, sys
+from pathlib import Path
+n = 0
+for p in sorted(Path(sys.argv[1]).rglob("*.py")):
+    ast.parse(p.read_bytes(), filename=str(p))
+    n += 1
+print(n)
+"""
+
+
+def sources() -> list[str]:
+    out = []
+    for path in sorted(CASES.glob("*.yml")):
+        out += [c["source"] for c in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]]
+    out += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.py"))]
+    return out
+
+
+def write_corpus(folder: Path, files: int) -> int:
+    base = sources()
+    lines = 0
+    for i in range(files):
+        text = base[i % len(base)].replace("class App(", f"class App{i}(")
+        text += "".join(FILLER.format(i=i, k=k) for k in range(12))
+        sub = folder / f"pkg{i // 100:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"app_{i:05d}.py").write_text(text, encoding="utf-8")
+        lines += text.count("\n")
+    return lines
+
+
+def timed(
+    cmd: list[str], env: dict[str, str]
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """(wall seconds, CPU seconds of the child: user + system, the finished process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="analyzer-lint-bench-") as tmp:
+        corpus = Path(tmp) / "apps"
+        lines = write_corpus(corpus, args.files)
+        report = Path(tmp) / "report.json"
+        parse_s, lint_s, parse_cpu, lint_cpu = [], [], [], []
+        for _ in range(args.repeat):
+            t, c, proc = timed([sys.executable, "-c", _PARSE_ONLY, str(corpus)], env)
+            assert proc.returncode == 0 and int(proc.stdout) == args.files, proc.stderr
+            parse_s.append(t)
+            parse_cpu.append(c)
+            cmd = [sys.executable, "-m", "analyzer", "lint", str(corpus), "--format", "json"]
+            t, c, proc = timed([*cmd, "-o", str(report), "--fail-on", "never"], env)
+            assert proc.returncode == 0, proc.stderr
+            lint_s.append(t)
+            lint_cpu.append(c)
+        doc = json.loads(report.read_text(encoding="utf-8"))
+    parse_med, lint_med = statistics.median(parse_s), statistics.median(lint_s)
+    parse_c, lint_c = statistics.median(parse_cpu), statistics.median(lint_cpu)
+    summary = doc["summary"]
+    print(
+        f"corpus: {args.files} files, {lines:,} lines, {summary['apps']} apps; "
+        f"{summary['findings']} findings"
+    )
+    print(f"load average before: {load}")
+    print(
+        f"parse only (read + ast.parse), median of {args.repeat}: {parse_med:.2f} s wall, "
+        f"{parse_c:.2f} s CPU"
+    )
+    print(
+        f"analyzer lint (end to end),    median of {args.repeat}: {lint_med:.2f} s wall, "
+        f"{lint_c:.2f} s CPU"
+    )
+    print(
+        f"ratio lint / parse: {lint_med / parse_med:.2f}x wall, {lint_c / parse_c:.2f}x CPU; "
+        "target: under 5 s for 1,000 files"
+    )
+    ok = summary["files"] == args.files and (args.files != 1000 or min(lint_med, lint_c) < 5.0)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
