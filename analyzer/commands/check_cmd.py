@@ -82,7 +82,63 @@ def register(sub: Any) -> None:
         metavar="NAME",
         help="force the format of the PATHs instead of detecting it (see `analyzer formats`)",
     )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="analyse in shards by app on N local processes (default 1: in this process; "
+        "see docs/scale.md)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="where the shards run: local processes, or Ray tasks (default: local)",
+    )
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster for --engine ray (default: a local Ray for this run)",
+    )
+    p.add_argument(
+        "--shard-dir",
+        metavar="DIR",
+        help="where the Parquet shards live (default: a temporary folder; on a cluster: a "
+        "folder every worker can read)",
+    )
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1: {text!r}")
+    return value
+
+
+def _sharded(args: argparse.Namespace) -> bool:
+    return args.engine == "ray" or (args.workers or 1) > 1
+
+
+def _analyze(args: argparse.Namespace, con: Any, config: Config) -> AnalysisResult:
+    """Today's analysis, or the same in shards (--workers N > 1, --engine ray)."""
+    from analyzer.analysis import analyze
+
+    if not _sharded(args):
+        return analyze(con, config)
+    import os
+
+    from analyzer.shard import ShardOptions, analyze_sharded
+
+    workers = args.workers or (os.cpu_count() or 1)
+    options = ShardOptions(
+        workers=workers, engine=args.engine, ray_address=args.ray_address, workdir=args.shard_dir
+    )
+    return analyze_sharded(con, config, options)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -106,7 +162,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
     from analyzer import store
-    from analyzer.analysis import analyze, ensure_analyzed, is_current
+    from analyzer.analysis import ensure_analyzed, is_current
 
     if args.paths:
         from analyzer.importers import import_paths
@@ -115,14 +171,14 @@ def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
             con = store.connect(args.db)
             try:
                 _report_import(import_paths(con, args.paths, fmt=args.log_format))
-                return analyze(con, config)
+                return _analyze(args, con, config)
             finally:
                 con.close()
         with tempfile.TemporaryDirectory(prefix="analyzer-check-") as tmp:
             con = store.connect(Path(tmp) / "check.duckdb")
             try:
                 _report_import(import_paths(con, args.paths, fmt=args.log_format))
-                return analyze(con, config)
+                return _analyze(args, con, config)
             finally:
                 con.close()
     db = Path(args.db or DEFAULT_DB)
@@ -146,6 +202,8 @@ def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
             ro.close()
     con = store.connect(db)
     try:
+        if _sharded(args) and not is_current(con, config):
+            return _analyze(args, con, config)
         return ensure_analyzed(con, config)
     finally:
         con.close()

@@ -46,6 +46,9 @@ def document(report: CheckReport) -> dict[str, Any]:
             "rules": [s.rule.code for s in report.rules],
         }
     )
+    for key in ("shards", "sharding"):  # a sharded run's per-shard timings (docs/scale.md)
+        if key in report.summary:
+            summary[key] = report.summary[key]
     return {"findings": [f.to_dict() for f in report.findings], "summary": summary}
 
 

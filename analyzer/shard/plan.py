@@ -1,0 +1,314 @@
+"""Partition ``events`` into Parquet shards by app (see docs/scale.md).
+
+Everything here is set-based SQL over the whole table; Python only sees one row per app.
+
+1. **Which app an event belongs to.** An event of a request goes with its request's app (the
+   app named by any of the request's events, else by the runner that served it); any other event
+   with its own ``app``, else its runner's app (a runner's lines before its app is known), else
+   the empty app ``""`` (events that name no app, request or runner at all).
+2. **Apps that cannot be separated** (a runner seen under two apps, a request naming two) are
+   joined into one *group* (connected components over apps; the group is named by its smallest
+   app). A platform runner serves one app, so normally every app is its own group.
+3. **Buckets.** A group goes to bucket ``md5(group) % N``; each non-empty bucket is one shard.
+4. **Time slices.** A group with more than ``max_shard_events`` events is split by time into
+   ``k`` slices of about equal numbers of requests, each its own shard. A request belongs to the
+   slice where its ``request.received`` falls (its first event if none), a runner to the slice
+   of its first event. A slice's file holds, besides its own requests' events, the *context*:
+   every event of each runner its requests touched or it owns (a runner's clock offset and its
+   life are estimated over all its events), and every event of the group within ``margin_s`` of
+   its bounds (the longest request lifetime plus the policy's link and silence windows and the
+   lifecycle window). The worker keeps only the rows the slice owns.
+
+The plan writes ``events/shard=K/*.parquet`` (the events of shard K, context included) and, for
+time slices, ``own_requests.parquet`` / ``own_runners.parquet`` (``id, shard``) under ``root``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from analyzer.replay.policy import Policy
+
+LIFECYCLE_WINDOW_S = 600.0
+"""The default burst window of L001 (rules/lifecycle.py), part of a slice's margin."""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One unit of work: the events of some apps, or one time slice of a large app."""
+
+    index: int
+    groups: tuple[str, ...]
+    events: int
+    """Rows in the shard's events file (context included)."""
+    events_path: str
+    slice_no: int | None = None
+    slices: int = 1
+    lo_us: int | None = None
+    """Own requests received at or after this (epoch microseconds); None: no lower bound."""
+    hi_us: int | None = None
+    """... and before this; None: no upper bound."""
+
+    @property
+    def name(self) -> str:
+        return f"s{self.index:04d}"
+
+    @property
+    def is_slice(self) -> bool:
+        return self.slice_no is not None
+
+    def describe(self) -> str:
+        apps = ",".join(g or "(no app)" for g in self.groups[:3])
+        if len(self.groups) > 3:
+            apps += f",+{len(self.groups) - 3}"
+        if self.is_slice:
+            apps += (
+                f" [slice {self.slice_no + 1 if self.slice_no is not None else 0}/{self.slices}]"
+            )
+        return apps
+
+
+@dataclass(frozen=True)
+class Plan:
+    root: str
+    shards: tuple[Shard, ...]
+    events: int
+    window_us: tuple[int, int]
+    """First and last event time of the whole database (each shard's replay sees this window)."""
+    margin_s: float
+
+
+_KEYS_SQL = """
+CREATE OR REPLACE TEMP TABLE _sh_req0 AS
+SELECT request_id, min(app) AS app,
+       coalesce(min(epoch_us(ts)) FILTER (WHERE event = 'request.received'
+                                          AND source = 'gateway'), min(epoch_us(ts))) AS us,
+       epoch_us(max(ts)) - epoch_us(min(ts)) AS span_us
+FROM events WHERE request_id IS NOT NULL GROUP BY request_id;
+
+CREATE OR REPLACE TEMP TABLE _sh_run AS
+SELECT runner_id, min(coalesce(e.app, q.app)) AS app, min(epoch_us(e.ts)) AS us
+FROM events e LEFT JOIN _sh_req0 q USING (request_id)
+WHERE e.runner_id IS NOT NULL GROUP BY runner_id;
+
+CREATE OR REPLACE TEMP TABLE _sh_req AS
+SELECT q.request_id, coalesce(q.app, min(r.app)) AS app, q.us, q.span_us
+FROM _sh_req0 q
+LEFT JOIN (SELECT DISTINCT request_id, runner_id FROM events
+           WHERE request_id IS NOT NULL AND runner_id IS NOT NULL) p USING (request_id)
+LEFT JOIN _sh_run r USING (runner_id)
+GROUP BY q.request_id, q.app, q.us, q.span_us;
+DROP TABLE _sh_req0;
+
+CREATE OR REPLACE TEMP TABLE _sh_ev AS
+SELECT e.event_id, e.request_id, e.runner_id, epoch_us(e.ts) AS us,
+       coalesce(q.app, e.app, r.app, '') AS key_app, e.app AS own_app, r.app AS runner_app
+FROM events e
+LEFT JOIN _sh_req q USING (request_id)
+LEFT JOIN _sh_run r USING (runner_id);
+"""
+
+_EDGES_SQL = """
+SELECT DISTINCT key_app, other FROM (
+    SELECT key_app, own_app AS other FROM _sh_ev WHERE own_app IS NOT NULL
+    UNION ALL
+    SELECT key_app, runner_app FROM _sh_ev WHERE runner_app IS NOT NULL
+) WHERE key_app <> other
+"""
+
+
+def _components(apps: list[str], edges: list[tuple[str, str]]) -> dict[str, str]:
+    """Union-find over apps (one row per app, not per event): app -> its group's name."""
+    parent = {a: a for a in apps}
+
+    def find(a: str) -> str:
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for a, b in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {a: find(a) for a in parent}
+
+
+def bucket_of(group: str, buckets: int) -> int:
+    """``md5(group) % buckets``: stable across processes, machines and versions."""
+    return int(hashlib.md5(group.encode("utf-8")).hexdigest()[:8], 16) % buckets
+
+
+def margin_seconds(con: duckdb.DuckDBPyConnection, policy: Policy) -> float:
+    """The context a time slice needs around its bounds (see the module docstring)."""
+    rows = con.execute("SELECT coalesce(max(span_us), 0) FROM _sh_req").fetchall()
+    longest = float(rows[0][0]) / 1e6
+    return longest + policy.termination_link_s + policy.silence_grace_s + LIFECYCLE_WINDOW_S
+
+
+def plan_shards(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    *,
+    buckets: int,
+    policy: Policy,
+    max_shard_events: int | None = None,
+) -> Plan:
+    """Write the shards' events under ``root`` and return the plan (see the module docstring)."""
+    root.mkdir(parents=True, exist_ok=True)
+    total, lo, hi = con.execute(
+        "SELECT count(*), epoch_us(min(ts)), epoch_us(max(ts)) FROM events"
+    ).fetchall()[0]
+    con.execute(_KEYS_SQL)
+    sizes = dict(con.execute("SELECT key_app, count(*) FROM _sh_ev GROUP BY key_app").fetchall())
+    edges = [(str(a), str(b)) for a, b in con.execute(_EDGES_SQL).fetchall()]
+    comp = _components(sorted(str(a) for a in sizes), edges)
+    group_events: dict[str, int] = {}
+    for app, n in sizes.items():
+        group_events[comp[app]] = group_events.get(comp[app], 0) + int(n)
+    margin = margin_seconds(con, policy)
+
+    shard_rows: list[tuple[int, str, int | None, int | None, int | None]] = []
+    # (index, group, slice_no, lo_us, hi_us) ; unsplit groups: slice None
+    by_bucket: dict[int, list[str]] = {}
+    split: dict[str, int] = {}
+    for group in sorted(group_events):
+        n = group_events[group]
+        if max_shard_events and n > max_shard_events:
+            split[group] = math.ceil(n / max_shard_events)
+        else:
+            by_bucket.setdefault(bucket_of(group, buckets), []).append(group)
+    index = 0
+    bucket_index: dict[int, int] = {}
+    for b in sorted(by_bucket):
+        bucket_index[b] = index
+        for group in by_bucket[b]:
+            shard_rows.append((index, group, None, None, None))
+        index += 1
+    for group, k in split.items():
+        bounds = _slice_bounds(con, [a for a, g in comp.items() if g == group], k)
+        edges_us: list[int | None] = [None, *bounds, None]
+        for k_ in range(len(edges_us) - 1):
+            shard_rows.append((index, group, k_, edges_us[k_], edges_us[k_ + 1]))
+            index += 1
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sh_map (key_app VARCHAR, grp VARCHAR, shard INTEGER, "
+        "slice_no INTEGER, lo_us BIGINT, hi_us BIGINT)"
+    )
+    rows = [
+        (app, comp[app], idx, sl, a, b)
+        for idx, g, sl, a, b in shard_rows
+        for app in sorted(x for x, gx in comp.items() if gx == g)
+    ]
+    if rows:
+        con.executemany("INSERT INTO _sh_map VALUES (?, ?, ?, ?, ?, ?)", rows)
+    _membership(con, margin)
+    events_dir = root / "events"
+    con.execute(
+        "COPY (SELECT e.*, m.shard FROM events e JOIN _sh_member m USING (event_id)) "
+        f"TO '{_sql_path(events_dir)}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE)"
+    )
+    if split:
+        con.execute(
+            f"COPY (SELECT request_id AS id, shard FROM _sh_rslice) TO "
+            f"'{_sql_path(root / 'own_requests.parquet')}' (FORMAT parquet)"
+        )
+        con.execute(
+            f"COPY (SELECT runner_id AS id, shard FROM _sh_rown) TO "
+            f"'{_sql_path(root / 'own_runners.parquet')}' (FORMAT parquet)"
+        )
+    counts = dict(con.execute("SELECT shard, count(*) FROM _sh_member GROUP BY shard").fetchall())
+    shards: list[Shard] = []
+    for idx in sorted({r[0] for r in shard_rows}):
+        mine = [r for r in shard_rows if r[0] == idx]
+        _, _, slice_no, lo_b, hi_b = mine[0]
+        shards.append(
+            Shard(
+                index=idx,
+                groups=tuple(sorted(r[1] for r in mine)),
+                events=int(counts.get(idx, 0)),
+                events_path=str(events_dir / f"shard={idx}"),
+                slice_no=slice_no,
+                slices=split.get(mine[0][1], 1),
+                lo_us=lo_b,
+                hi_us=hi_b,
+            )
+        )
+    con.execute(
+        "DROP TABLE IF EXISTS _sh_member; DROP TABLE IF EXISTS _sh_ev; DROP TABLE IF EXISTS _sh_req;"
+        "DROP TABLE IF EXISTS _sh_run; DROP TABLE IF EXISTS _sh_map; "
+        "DROP TABLE IF EXISTS _sh_rslice; DROP TABLE IF EXISTS _sh_rown;"
+    )
+    return Plan(
+        root=str(root),
+        shards=tuple(s for s in shards if s.events > 0),
+        events=int(total),
+        window_us=(int(lo or 0), int(hi or 0)),
+        margin_s=margin,
+    )
+
+
+def _slice_bounds(con: duckdb.DuckDBPyConnection, apps: list[str], k: int) -> list[int]:
+    """``k - 1`` boundaries splitting the group's requests into ``k`` slices by arrival."""
+    fracs = [i / k for i in range(1, k)]
+    rows = con.execute(
+        "SELECT quantile_disc(us, ?::DOUBLE[]) FROM _sh_req WHERE app IN (SELECT unnest(?))",
+        [fracs, apps],
+    ).fetchall()
+    values = rows[0][0] if rows and rows[0][0] is not None else []
+    return sorted({int(v) for v in values})
+
+
+_MEMBER_SQL = """
+CREATE OR REPLACE TEMP TABLE _sh_rslice AS
+SELECT q.request_id, m.shard
+FROM _sh_req q JOIN _sh_map m ON m.key_app = coalesce(q.app, '') AND m.slice_no IS NOT NULL
+ AND (m.lo_us IS NULL OR q.us >= m.lo_us) AND (m.hi_us IS NULL OR q.us < m.hi_us);
+
+CREATE OR REPLACE TEMP TABLE _sh_rown AS
+SELECT r.runner_id, m.shard
+FROM (SELECT e.runner_id, arg_min(e.key_app, e.us) AS app, min(e.us) AS us
+      FROM _sh_ev e WHERE e.runner_id IS NOT NULL GROUP BY e.runner_id) r
+JOIN _sh_map m ON m.key_app = r.app AND m.slice_no IS NOT NULL
+ AND (m.lo_us IS NULL OR r.us >= m.lo_us) AND (m.hi_us IS NULL OR r.us < m.hi_us);
+"""
+
+_MEMBERS_SQL = """
+CREATE OR REPLACE TEMP TABLE _sh_member AS
+SELECT e.event_id, m.shard FROM _sh_ev e JOIN _sh_map m USING (key_app)
+WHERE m.slice_no IS NULL
+UNION ALL
+SELECT DISTINCT event_id, shard FROM (
+    -- the slice's own requests
+    SELECT e.event_id, s.shard FROM _sh_ev e JOIN _sh_rslice s USING (request_id)
+    UNION ALL
+    -- every event of the runners it touches or owns
+    SELECT e.event_id, t.shard FROM _sh_ev e JOIN (
+        SELECT DISTINCT e.runner_id, s.shard FROM _sh_ev e JOIN _sh_rslice s USING (request_id)
+        WHERE e.runner_id IS NOT NULL
+        UNION
+        SELECT runner_id, shard FROM _sh_rown
+    ) t USING (runner_id)
+    UNION ALL
+    -- the margin around its bounds
+    SELECT e.event_id, m.shard FROM _sh_ev e JOIN _sh_map m USING (key_app)
+    WHERE m.slice_no IS NOT NULL
+      AND (m.lo_us IS NULL OR e.us >= m.lo_us - ?)
+      AND (m.hi_us IS NULL OR e.us < m.hi_us + ?)
+)
+"""
+
+
+def _membership(con: duckdb.DuckDBPyConnection, margin_s: float) -> None:
+    margin_us = int(margin_s * 1e6)
+    con.execute(_MEMBER_SQL)
+    con.execute(_MEMBERS_SQL, [margin_us, margin_us])
+
+
+def _sql_path(p: Path) -> str:
+    return str(p).replace("'", "''")

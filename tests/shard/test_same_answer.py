@@ -1,0 +1,90 @@
+"""`check --workers N` gives the answer of `--workers 1`: same findings, same replay tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from analyzer import store
+from analyzer.shard import ShardOptions, analyze_sharded
+from tests.shard.compare import fingerprints, table_differences
+from tests.shard.conftest import checked
+
+SUMMARY_KEYS = (
+    "events",
+    "requests",
+    "runners",
+    "findings",
+    "findings_by_code",
+    "findings_by_severity",
+    "runners_killed",
+    "gpu_seconds",
+    "cost_usd",
+)
+
+
+def assert_same(ref: tuple[Path, dict[str, Any]], got: tuple[Path, dict[str, Any]]) -> None:
+    (ref_db, ref_doc), (db, doc) = ref, got
+    diffs = table_differences(ref_db, db)
+    assert {t: d for t, d in diffs.items() if d[2] or d[3] or d[0] != d[1]} == {}
+    assert diffs["findings"][0] > 0 and diffs["attempts"][0] > 0  # something was compared
+    assert fingerprints(db) == fingerprints(ref_db)
+    assert [f["fingerprint"] for f in doc["findings"]] == [
+        f["fingerprint"] for f in ref_doc["findings"]
+    ]
+    for key in SUMMARY_KEYS:
+        assert doc["summary"][key] == ref_doc["summary"][key], key
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_sample_same_answer(
+    sample_base: Path, sample_reference: Any, tmp_path: Path, workers: int
+) -> None:
+    got = checked(sample_base, tmp_path, f"w{workers}", "--workers", str(workers))
+    assert_same(sample_reference, got)
+    shards = got[1]["summary"]["shards"]
+    assert len(shards) >= 2  # really sharded
+    apps = sorted(a for s in shards for a in s["apps"])
+    assert len(apps) == len(set(apps))  # each app in one shard
+    assert all(s["seconds"] > 0 and s["events"] > 0 for s in shards)
+    assert got[1]["summary"]["sharding"]["workers"] == workers
+    assert "shards" not in sample_reference[1]["summary"]  # --workers 1: today's analysis
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_day_same_answer(day_base: Path, day_reference: Any, tmp_path: Path, workers: int) -> None:
+    got = checked(day_base, tmp_path, f"w{workers}", "--workers", str(workers))
+    assert_same(day_reference, got)
+    assert got[1]["summary"]["requests"] == 20000
+
+
+def test_time_split_of_the_busiest_app(day_base: Path, day_reference: Any, tmp_path: Path) -> None:
+    """The busiest app cut into time slices (its requests by arrival, context around each
+    slice) gives the answer of one shard."""
+    db = tmp_path / "split.duckdb"
+    db.write_bytes(day_base.read_bytes())
+    con = store.connect(db)
+    try:
+        busiest, n = con.execute(
+            "SELECT app, count(*) FROM events GROUP BY app ORDER BY 2 DESC LIMIT 1"
+        ).fetchall()[0]
+        result = analyze_sharded(con, None, ShardOptions(workers=2, max_shard_events=n // 3 + 1))
+    finally:
+        con.close()
+    slices = [s for s in result.summary["shards"] if s["apps"] == [busiest]]
+    assert len(slices) == 3 and all(s["slice"] for s in slices)
+    own = sum(s["findings"] for s in slices)
+    ref_con = duckdb.connect(str(day_reference[0]), read_only=True)
+    try:
+        ref_own = ref_con.execute(
+            "SELECT count(*) FROM findings WHERE app = ?", [busiest]
+        ).fetchall()
+    finally:
+        ref_con.close()
+    assert own == ref_own[0][0] > 0  # each finding of the app came from exactly one slice
+    diffs = table_differences(day_reference[0], db)
+    assert {t: d for t, d in diffs.items() if d[2] or d[3] or d[0] != d[1]} == {}
+    assert fingerprints(db) == fingerprints(day_reference[0])
