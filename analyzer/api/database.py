@@ -116,15 +116,23 @@ def sample_db_path(*, build: bool = True) -> Path:
     return target
 
 
-def import_and_analyze(con: duckdb.DuckDBPyConnection, paths: Iterable[PathLike]) -> object:
-    """Import ``paths`` into a writable connection, then replay and run the rules.
+def import_and_analyze(
+    con: duckdb.DuckDBPyConnection, paths: Iterable[PathLike], *, workers: int = 1
+) -> object:
+    """Import ``paths`` into a writable connection, then replay and run the rules (in shards
+    on ``workers`` processes when more than 1: analyzer.shard, the same answer).
 
     Returns whatever the importer reports (its summary of files, events and rejected lines).
     """
     from analyzer.importers import import_paths  # type: ignore[attr-defined,unused-ignore]
 
     result = import_paths(con, [str(p) for p in paths])
-    analyze(con)
+    if workers > 1:
+        from analyzer.shard import ShardOptions, analyze_sharded
+
+        analyze_sharded(con, None, ShardOptions(workers=workers))
+    else:
+        analyze(con)
     return result
 
 
@@ -154,7 +162,7 @@ def analyze(con: duckdb.DuckDBPyConnection) -> None:
         build(con)
 
 
-def build_database(paths: Iterable[PathLike], target: PathLike) -> Path:
+def build_database(paths: Iterable[PathLike], target: PathLike, *, workers: int = 1) -> Path:
     """Create ``target`` from scratch: import ``paths`` and analyse (atomic: temp + rename)."""
     final = Path(target)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +173,7 @@ def build_database(paths: Iterable[PathLike], target: PathLike) -> Path:
     try:
         con = store.connect(tmp)
         try:
-            import_and_analyze(con, paths)
+            import_and_analyze(con, paths, workers=workers)
         finally:
             con.close()
         os.replace(tmp, final)

@@ -234,9 +234,13 @@ def open_db(path: PathLike | None = None) -> Analysis:
     return Analysis(con, target)
 
 
-def load(paths: PathLike | Iterable[PathLike], db: PathLike | None = None) -> Analysis:
+def load(
+    paths: PathLike | Iterable[PathLike], db: PathLike | None = None, *, workers: int = 1
+) -> Analysis:
     """Import log files or folders into a database (a new temporary one when ``db`` is
     ``None``, removed by :meth:`Analysis.close`), analyse them, and open the result read-only.
+    ``workers=N`` (N > 1) analyses in shards by app on N processes: the same answer
+    (docs/scale.md).
 
     Example:
         >>> a = load(["logs/gateway.jsonl", "logs/runners/"])  # doctest: +SKIP
@@ -247,7 +251,7 @@ def load(paths: PathLike | Iterable[PathLike], db: PathLike | None = None) -> An
         scratch = Path(tempfile.mkdtemp(prefix="analyzer-"))
         target = scratch / "analysis.duckdb"
         try:
-            build_database(items, target)
+            build_database(items, target, workers=workers)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
@@ -258,7 +262,7 @@ def load(paths: PathLike | Iterable[PathLike], db: PathLike | None = None) -> An
         target = Path(db)
         con = store.connect(target)
         try:
-            import_and_analyze(con, items)
+            import_and_analyze(con, items, workers=workers)
         finally:
             con.close()
     return Analysis(open_connection(target), target, scratch_dir=scratch)

@@ -7,6 +7,7 @@ from types import ModuleType
 from analyzer.commands import (
     check_cmd,
     dashboard_cmd,
+    export_cmd,
     formats_cmd,
     import_cmd,
     lint_cmd,
@@ -26,4 +27,5 @@ COMMAND_MODULES: list[ModuleType] = [
     formats_cmd,
     simulate_cmd,
     dashboard_cmd,
+    export_cmd,
 ]

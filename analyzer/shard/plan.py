@@ -43,7 +43,8 @@ class Shard:
     """One unit of work: the events of some apps, or one time slice of a large app."""
 
     index: int
-    groups: tuple[str, ...]
+    apps: tuple[str, ...]
+    """The apps whose events it holds (``""``: events that name no app)."""
     events: int
     """Rows in the shard's events file (context included)."""
     events_path: str
@@ -63,9 +64,9 @@ class Shard:
         return self.slice_no is not None
 
     def describe(self) -> str:
-        apps = ",".join(g or "(no app)" for g in self.groups[:3])
-        if len(self.groups) > 3:
-            apps += f",+{len(self.groups) - 3}"
+        apps = ",".join(g or "(no app)" for g in self.apps[:3])
+        if len(self.apps) > 3:
+            apps += f",+{len(self.apps) - 3}"
         if self.is_slice:
             apps += (
                 f" [slice {self.slice_no + 1 if self.slice_no is not None else 0}/{self.slices}]"
@@ -230,7 +231,7 @@ def plan_shards(
         shards.append(
             Shard(
                 index=idx,
-                groups=tuple(sorted(r[1] for r in mine)),
+                apps=tuple(sorted(a for a, g in comp.items() if g in {r[1] for r in mine})),
                 events=int(counts.get(idx, 0)),
                 events_path=str(events_dir / f"shard={idx}"),
                 slice_no=slice_no,

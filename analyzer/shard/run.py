@@ -125,6 +125,8 @@ def analyze_sharded(
         results, runs = _map(tasks, options)
         if policy.retry_429 == "auto":
             results = _agree_on_429(tasks, results, runs, options, root, policy)
+        for stale in (root / "out").glob("*.tmp-*"):  # what killed workers left half-written
+            shutil.rmtree(stale, ignore_errors=True)
         mapped = time.perf_counter()
         ordered = [results[s.index] for s in plan.shards]
         merge_outputs(
@@ -235,7 +237,7 @@ def _first_meta(ordered: list[ShardResult], runs: _Runs) -> dict[str, str]:
 def _shard_summary(shard: Shard, result: ShardResult, runs: _Runs) -> dict[str, Any]:
     return {
         "shard": shard.name,
-        "apps": list(shard.groups),
+        "apps": list(shard.apps),
         "slice": f"{(shard.slice_no or 0) + 1}/{shard.slices}" if shard.is_slice else None,
         "events": shard.events,
         "findings": result.findings,
