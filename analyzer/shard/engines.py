@@ -99,6 +99,7 @@ def run_ray(tasks: Sequence[ShardTask], workers: int, address: str | None, on_do
     except ModuleNotFoundError:
         raise AnalyzerError("--engine ray needs Ray: pip install 'analyzer[distributed]'") from None
     started = False
+    address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
         if address:
             ray.init(

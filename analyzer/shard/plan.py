@@ -34,6 +34,9 @@ import duckdb
 
 from analyzer.replay.policy import Policy
 
+UNSPLITTABLE_SHARE = 0.75
+"""A time slice holding more than this share of its group's events makes splitting useless."""
+
 LIFECYCLE_WINDOW_S = 600.0
 """The default burst window of L001 (rules/lifecycle.py), part of a slice's margin."""
 
@@ -82,6 +85,8 @@ class Plan:
     window_us: tuple[int, int]
     """First and last event time of the whole database (each shard's replay sees this window)."""
     margin_s: float
+    unsplittable: tuple[str, ...] = ()
+    """Groups above ``max_shard_events`` left whole (see :func:`plan_shards`)."""
 
 
 _KEYS_SQL = """
@@ -159,8 +164,13 @@ def plan_shards(
     buckets: int,
     policy: Policy,
     max_shard_events: int | None = None,
+    no_split: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Write the shards' events under ``root`` and return the plan (see the module docstring)."""
+    """Write the shards' events under ``root`` and return the plan (see the module docstring).
+
+    A group whose largest time slice would still hold most of its events (its runners live
+    through the whole window, so each slice needs nearly all their events as context) is not
+    split: the plan is made again with it whole (``Plan.unsplittable``)."""
     root.mkdir(parents=True, exist_ok=True)
     total, lo, hi = con.execute(
         "SELECT count(*), epoch_us(min(ts)), epoch_us(max(ts)) FROM events"
@@ -180,7 +190,7 @@ def plan_shards(
     split: dict[str, int] = {}
     for group in sorted(group_events):
         n = group_events[group]
-        if max_shard_events and n > max_shard_events:
+        if max_shard_events and n > max_shard_events and group not in no_split:
             split[group] = math.ceil(n / max_shard_events)
         else:
             by_bucket.setdefault(bucket_of(group, buckets), []).append(group)
@@ -209,6 +219,22 @@ def plan_shards(
     if rows:
         con.executemany("INSERT INTO _sh_map VALUES (?, ?, ?, ?, ?, ?)", rows)
     _membership(con, margin)
+    if split:
+        largest = con.execute(
+            "SELECT m.grp, max(c.n) FROM (SELECT shard, count(*) AS n FROM _sh_member "
+            "GROUP BY shard) c JOIN (SELECT DISTINCT grp, shard FROM _sh_map "
+            "WHERE slice_no IS NOT NULL) m USING (shard) GROUP BY m.grp"
+        ).fetchall()
+        whole = {str(g) for g, n in largest if n > UNSPLITTABLE_SHARE * group_events[str(g)]}
+        if whole:
+            return plan_shards(
+                con,
+                root,
+                buckets=buckets,
+                policy=policy,
+                max_shard_events=max_shard_events,
+                no_split=no_split | whole,
+            )
     events_dir = root / "events"
     con.execute(
         "COPY (SELECT e.*, m.shard FROM events e JOIN _sh_member m USING (event_id)) "
@@ -251,6 +277,7 @@ def plan_shards(
         events=int(total),
         window_us=(int(lo or 0), int(hi or 0)),
         margin_s=margin,
+        unsplittable=tuple(sorted(no_split)),
     )
 
 

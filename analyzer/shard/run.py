@@ -18,6 +18,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
@@ -44,7 +46,8 @@ class ShardOptions:
     engine: Engine = "local"
     ray_address: str | None = None
     buckets: int | None = None
-    """Hash buckets for the apps (default: twice the workers, or more for a large database)."""
+    """Hash buckets for the apps (default: 8 per worker, or more for a large database; few
+    apps then rarely share a bucket)."""
     max_shard_events: int | None = DEFAULT_MAX_SHARD_EVENTS
     memory_limit: str = "1GB"
     """DuckDB's memory limit in each worker (it spills to disk beyond it)."""
@@ -52,6 +55,22 @@ class ShardOptions:
     """Where the Parquet shards and outputs live (default: a temporary folder, removed after).
     On a cluster: a folder every worker can read and write."""
     keep_workdir: bool = False
+
+
+@contextmanager
+def _limited(con: duckdb.DuckDBPyConnection, limit: str, spill: Path) -> Iterator[None]:
+    """The coordinator's DuckDB memory limit and spill folder while it plans and merges
+    (restored afterwards: the connection may be the caller's)."""
+    old = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchall()[0]
+    con.execute(f"SET memory_limit = '{limit}'")
+    con.execute("SET temp_directory = '" + str(spill).replace("'", "''") + "'")
+    try:
+        yield
+    finally:
+        con.execute("SET memory_limit = '" + str(old[0]).replace("'", "''") + "'")
+        con.execute("SET temp_directory = '" + str(old[1] or "").replace("'", "''") + "'")
 
 
 def _decide(votes: tuple[int, int]) -> str:
@@ -104,11 +123,12 @@ def analyze_sharded(
     try:
         events = int(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
         buckets = options.buckets or max(
-            2 * options.workers, math.ceil(events / max(1, options.max_shard_events or events or 1))
+            8 * options.workers, math.ceil(events / max(1, options.max_shard_events or events or 1))
         )
-        plan = plan_shards(
-            con, root, buckets=buckets, policy=policy, max_shard_events=options.max_shard_events
-        )
+        with _limited(con, options.memory_limit, root / "spill"):
+            plan = plan_shards(
+                con, root, buckets=buckets, policy=policy, max_shard_events=options.max_shard_events
+            )
         planned = time.perf_counter()
         tasks = [
             ShardTask(
@@ -129,12 +149,13 @@ def analyze_sharded(
             shutil.rmtree(stale, ignore_errors=True)
         mapped = time.perf_counter()
         ordered = [results[s.index] for s in plan.shards]
-        merge_outputs(
-            con,
-            ordered,
-            meta=_first_meta(ordered, runs),
-            allowed=sum(r.allowed for r in ordered),
-        )
+        with _limited(con, options.memory_limit, root / "spill"):
+            merge_outputs(
+                con,
+                ordered,
+                meta=_first_meta(ordered, runs),
+                allowed=sum(r.allowed for r in ordered),
+            )
         merged = time.perf_counter()
     finally:
         if made and not options.keep_workdir:
@@ -150,6 +171,7 @@ def analyze_sharded(
         "map_s": round(mapped - planned, 3),
         "merge_s": round(merged - mapped, 3),
         "margin_s": round(plan.margin_s, 3),
+        "unsplittable": list(plan.unsplittable),
     }
     return AnalysisResult(
         findings=findings,
@@ -242,6 +264,7 @@ def _shard_summary(shard: Shard, result: ShardResult, runs: _Runs) -> dict[str, 
         "events": shard.events,
         "findings": result.findings,
         "seconds": round(result.seconds, 3),
+        "peak_rss_mib": round(result.peak_rss_mib, 1),
         "attempts": runs.attempts.get(shard.index, 1),
         "rerun_429": shard.index in runs.reruns_429,
     }

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -65,6 +66,8 @@ class ShardResult:
     has_429: bool
     meta: dict[str, str] = field(default_factory=dict)
     pid: int = 0
+    peak_rss_mib: float = 0.0
+    """The worker process's peak resident memory so far (Linux: ``ru_maxrss``)."""
 
 
 def out_dir(root: str | Path, shard: Shard) -> Path:
@@ -143,6 +146,7 @@ def run_shard(task: ShardTask) -> ShardResult:
         has_429=has_429,
         meta={str(k): str(v) for k, v in meta.items()},
         pid=os.getpid(),
+        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
 
 
