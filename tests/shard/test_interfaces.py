@@ -147,3 +147,78 @@ def test_load_with_workers(repo_root: Path, sample_reference: tuple[Path, object
         assert n == ref.execute("SELECT count(*) FROM requests").fetchall()[0][0] > 0
     finally:
         ref.close()
+
+
+def _429(rid: str, app: str, runner: str, t: float, retried: bool) -> list[dict[str, object]]:
+    g: dict[str, object] = {"source": "gateway", "request_id": rid, "app": app}
+    r: dict[str, object] = {"source": "runner", "request_id": rid, "runner_id": runner}
+    out: list[dict[str, object]] = [
+        {**g, "ts": t, "event": "request.received", "mode": "queue"},
+        {**g, "ts": t + 0.1, "event": "attempt.dispatched", "attempt": 1, "runner_id": runner},
+        {**r, "ts": t + 0.2, "event": "handler.started"},
+        {**r, "ts": t + 0.3, "event": "handler.finished", "status": 429},
+        {
+            **g,
+            "ts": t + 0.4,
+            "event": "attempt.finished",
+            "attempt": 1,
+            "runner_id": runner,
+            "status": 429,
+        },
+    ]
+    if not retried:
+        return [*out, {**g, "ts": t + 0.5, "event": "request.completed", "status": 429}]
+    return [
+        *out,
+        {**g, "ts": t + 0.5, "event": "request.requeued", "attempt": 2, "reason": "rate_limited"},
+        {**g, "ts": t + 0.6, "event": "attempt.dispatched", "attempt": 2, "runner_id": runner},
+        {**r, "ts": t + 0.7, "event": "handler.started"},
+        {**r, "ts": t + 0.8, "event": "handler.finished", "status": 200},
+        {
+            **g,
+            "ts": t + 0.9,
+            "event": "attempt.finished",
+            "attempt": 2,
+            "runner_id": runner,
+            "status": 200,
+        },
+        {**g, "ts": t + 1.0, "event": "request.completed", "status": 200},
+    ]
+
+
+def test_the_429_vote_is_the_whole_databases(tmp_path: Path) -> None:
+    """One app's 429s are retried (2 votes), another's are not (1 vote): the database says
+    retried, so the second app's shard is analysed again under that, as one database is."""
+    from analyzer.analysis import analyze
+    from analyzer.shard import ShardOptions, analyze_sharded
+    from tests.shard.compare import table_differences
+
+    events = [
+        *_429("a1", "acme/a", "ra", T0, True),
+        *_429("a2", "acme/a", "ra", T0 + 5, True),
+        *_429("b1", "beta/b", "rb", T0 + 2, False),
+    ]
+    logs = _write(tmp_path / "e.jsonl", events)
+    whole, sharded = tmp_path / "whole.duckdb", tmp_path / "sharded.duckdb"
+    for db in (whole, sharded):
+        assert main(["import", str(logs), "--db", str(db)]) == 0
+    con = store.connect(whole)
+    try:
+        analyze(con)
+        deviations = con.execute(
+            "SELECT request_id FROM attempts WHERE deviation ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert deviations == [("b1",)]  # not retried though the logs say 429s are
+    con = store.connect(sharded)
+    try:
+        result = analyze_sharded(con, None, ShardOptions(workers=2, buckets=64))
+    finally:
+        con.close()
+    shards = {s["apps"][0]: s for s in result.summary["shards"]}
+    assert set(shards) == {"acme/a", "beta/b"}
+    assert shards["beta/b"]["rerun_429"] and not shards["acme/a"]["rerun_429"]
+    diffs = table_differences(whole, sharded)
+    assert {t: d for t, d in diffs.items() if d[2] or d[3] or d[0] != d[1]} == {}
+    assert fingerprints(sharded) == fingerprints(whole)
