@@ -200,9 +200,9 @@ def read_document(obj: Any, line_no: int) -> Iterator[Read]:
         return
     if "resourceSpans" in obj or "batches" in obj:
         key = "resourceSpans" if "resourceSpans" in obj else "batches"
-        yield from _resources(obj[key], key, line_no, _spans_of)
+        yield from _resources(obj[key], key, line_no, _SPANS, span_from_otlp)
     elif "resourceLogs" in obj:
-        yield from _resources(obj["resourceLogs"], "resourceLogs", line_no, _logs_of)
+        yield from _resources(obj["resourceLogs"], "resourceLogs", line_no, _LOGS, log_from_otlp)
     elif "resourceMetrics" in obj:
         yield Skipped(line_no, "OTLP metrics (no request in them)")
     elif isinstance(obj.get("context"), dict):
@@ -219,31 +219,31 @@ def _one(build: Any, raw: Any, line_no: int) -> Span | LogRecord | Rejected:
     return result
 
 
-def _resources(items: Any, key: str, line_no: int, inner: Any) -> Iterator[Read]:
+_SPANS = (("scopeSpans", "instrumentationLibrarySpans"), "spans")
+_LOGS = (("scopeLogs", "instrumentationLibraryLogs"), "logRecords")
+
+
+def _resources(
+    items: Any, key: str, line_no: int, signal: tuple[tuple[str, ...], str], build: Any
+) -> Iterator[Read]:
+    """Every record of a ``resourceSpans``/``resourceLogs`` list: resource, scope (new or
+    pre-1.0 name), record; each bad level rejected on its own."""
     if not isinstance(items, list):
         yield Rejected(line_no, compact(items), f"{key} is not a list")
         return
+    scope_names, records_key = signal
     for index, res in enumerate(items):
         if not isinstance(res, dict):
             yield Rejected(line_no, compact(res), f"{key}[{index}] is not an object")
             continue
         resource = otlp_attributes((res.get("resource") or {}).get("attributes"))
-        yield from inner(res, resource, line_no)
-
-
-def _scopes(res: dict[str, Any], *names: str) -> Iterator[dict[str, Any] | Rejected]:
-    for name in names:
-        for scope in _list(res.get(name)):
-            yield scope if isinstance(scope, dict) else Rejected(0, compact(scope), "bad scope")
-
-
-def _spans_of(res: dict[str, Any], resource: dict[str, Any], line_no: int) -> Iterator[Read]:
-    for scope in _scopes(res, "scopeSpans", "instrumentationLibrarySpans"):
-        if isinstance(scope, Rejected):
-            yield Rejected(line_no, scope.raw, f"{scope.reason}: not an object")
-            continue
-        for raw in _list(scope.get("spans")):
-            yield _one(lambda raw=raw: span_from_otlp(raw, resource, line_no), raw, line_no)
+        for name in scope_names:
+            for scope in _list(res.get(name)):
+                if not isinstance(scope, dict):
+                    yield Rejected(line_no, compact(scope), f"an item of {name} is not an object")
+                    continue
+                for raw in _list(scope.get(records_key)):
+                    yield _one(lambda r=raw, res=resource: build(r, res, line_no), raw, line_no)
 
 
 def span_from_otlp(raw: Any, resource: dict[str, Any], line_no: int) -> Span:
@@ -332,15 +332,6 @@ def _body_text(body: Any) -> str | None:
     if isinstance(body, dict | list):
         return json.dumps(body, ensure_ascii=False, default=str)
     return str(body)
-
-
-def _logs_of(res: dict[str, Any], resource: dict[str, Any], line_no: int) -> Iterator[Read]:
-    for scope in _scopes(res, "scopeLogs", "instrumentationLibraryLogs"):
-        if isinstance(scope, Rejected):
-            yield Rejected(line_no, scope.raw, f"{scope.reason}: not an object")
-            continue
-        for raw in _list(scope.get("logRecords")):
-            yield _one(lambda raw=raw: log_from_otlp(raw, resource, line_no), raw, line_no)
 
 
 def log_from_otlp(raw: Any, resource: dict[str, Any], line_no: int) -> LogRecord:
