@@ -242,3 +242,26 @@ def test_bad_values_reject_the_item_and_keep_the_rest(tmp_path: Path, capsys: ob
     assert con.execute(
         "SELECT count(*) FROM events WHERE event = 'handler.started'"
     ).fetchall() == [(1,)]
+
+
+def test_captured_credential_headers_are_redacted(tmp_path: Path) -> None:
+    """Span attributes go through the one redaction (analyzer/importers/redact.py)."""
+    secret = "sk-live-abcdef123456"
+    f = write_lines(
+        tmp_path / "t.jsonl",
+        traces(
+            [
+                span(
+                    "a" * 16,
+                    name="POST /p",
+                    kind=SERVER,
+                    http__request__header__authorization=[f"Bearer {secret}"],
+                    http__request__header__x_fal_key=["key-id:secret-part-xyz"],
+                )
+            ]
+        ),
+    )
+    con, _ = _db(tmp_path, f)
+    stored = con.execute("SELECT extra::VARCHAR FROM events").fetchall()  # type: ignore[attr-defined]
+    assert stored and not any(secret in s or "secret-part" in s for (s,) in stored)
+    assert any("http.request.header.authorization" in s for (s,) in stored)
