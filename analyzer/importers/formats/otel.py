@@ -39,7 +39,9 @@ span-derived row carries ``extra.trace_id``/``span_id``/``parent_id``/``span_kin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from analyzer.importers.formats.base import (
@@ -97,7 +99,7 @@ def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     """Read every object of the file, then map spans (a request's spans may be on many lines)."""
     spans: dict[tuple[str, str], Span] = {}
     logs: list[LogRecord] = []
-    for item in iter_json_values("".join(lines)):
+    for item in _json_values(lines):
         if isinstance(item, Rejected):
             yield item
             continue
@@ -118,6 +120,31 @@ def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
     resolved = Resolution(list(spans.values()))
     yield from map_spans(resolved)
     yield from map_logs(logs, resolved)
+
+
+def _json_values(lines: Iterable[str]) -> Iterator[tuple[int, Any] | Rejected]:
+    """The file's JSON values: line by line when it is JSON lines (the collector's file
+    exporter: no need to hold the file as one text), else read whole (pretty-printed objects
+    one after the other, as the console exporter writes them)."""
+    it = iter(lines)
+    head: list[str] = []
+    for line in it:
+        head.append(line)
+        if line.strip():
+            break
+    try:
+        json.loads(head[-1] if head else "")
+    except ValueError:
+        yield from iter_json_values("".join(head) + "".join(it))
+        return
+    for line_no, line in enumerate(chain(head, it), start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            yield line_no, json.loads(text)
+        except ValueError:
+            yield Rejected(line_no, text[:2000], "not JSON")
 
 
 def first_value(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
