@@ -124,7 +124,7 @@ def import_and_analyze(
 
     Returns whatever the importer reports (its summary of files, events and rejected lines).
     """
-    from analyzer.importers import import_paths  # type: ignore[attr-defined,unused-ignore]
+    from analyzer.importers import import_paths
 
     result = import_paths(con, [str(p) for p in paths])
     if workers > 1:
@@ -136,30 +136,11 @@ def import_and_analyze(
     return result
 
 
-def _rules_available() -> bool:
-    try:
-        import analyzer.analysis  # noqa: F401
-    except ModuleNotFoundError as exc:
-        if exc.name == "analyzer.analysis":
-            return False
-        raise
-    return True
-
-
 def analyze(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the replay tables and the findings of a writable connection.
+    """Rebuild the replay tables, the findings and the summaries of a writable connection."""
+    from analyzer.analysis import analyze as run_analysis
 
-    Runs ``analyzer.analysis.analyze`` (replay + rules); without the rules installed, the
-    replay alone (pages then show no findings).
-    """
-    if _rules_available():
-        from analyzer.analysis import analyze as run_analysis  # type: ignore[import-not-found,unused-ignore]
-
-        run_analysis(con)
-    else:
-        from analyzer.replay import build
-
-        build(con)
+    run_analysis(con)
 
 
 def build_database(paths: Iterable[PathLike], target: PathLike, *, workers: int = 1) -> Path:
@@ -185,18 +166,9 @@ def build_database(paths: Iterable[PathLike], target: PathLike, *, workers: int 
 
 def is_analyzed(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the replay tables and findings exist and cover every imported event."""
-    if _rules_available():
-        from analyzer.analysis import is_current
+    from analyzer.analysis import is_current
 
-        return bool(is_current(con))
-    for table in ("requests", "timeline", "runners"):
-        if not store.table_exists(con, table):
-            return False
-    replayed = store.get_meta(con, "replay_events")
-    if replayed is None:
-        return True
-    row = con.execute("SELECT count(*) FROM events").fetchone()
-    return row is not None and str(row[0]) == replayed
+    return is_current(con)
 
 
 def open_connection(path: PathLike | None = None) -> duckdb.DuckDBPyConnection:
