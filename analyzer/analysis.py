@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import pandas as pd
 from pydantic import ValidationError
 
-from analyzer import replay
+from analyzer import replay, summary
 from analyzer.config import Config, ConfigError
 from analyzer.replay.policy import Policy, default_policy, load_policy, with_patterns
 from analyzer.rules import REGISTRY, Finding, Rule
 from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.engine import Pricing, SelectedRule, run_rules
 from analyzer.rules.store import load_findings
-from analyzer.rules.totals import cost_totals
+from analyzer.rules.totals import findings_summary
 from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
 
 RULES_VERSION = "1"
@@ -135,6 +136,7 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
         pricing=Pricing(default_usd=policy.default_gpu_hour_usd),
         allow=config.allow,
     )
+    summary.build(con)
     events = _count(con, "events")
     set_meta(con, "analysis_events", str(events))
     set_meta(con, "analysis_config", _fingerprint(config))
@@ -160,6 +162,8 @@ def is_current(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> 
     cover every rule it selects (a narrower selection reuses a wider analysis)."""
     config = config or Config()
     if not table_exists(con, "findings") or not table_exists(con, "events"):
+        return False
+    if not summary.is_built(con):
         return False
     if not _replay_current(con, config):
         return False
@@ -196,26 +200,22 @@ def ensure_analyzed(con: duckdb.DuckDBPyConnection, config: Config | None = None
 def summarize(
     con: duckdb.DuckDBPyConnection, findings: tuple[Finding, ...] | list[Finding]
 ) -> dict[str, Any]:
-    """The JSON document's ``summary``: database counts and findings by code and severity."""
-    by_code: dict[str, int] = {}
-    by_severity: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
-    totals = cost_totals(findings)
-    for f in findings:
-        by_code[f.code] = by_code.get(f.code, 0) + 1
-        by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
-    return {
-        "events": _count(con, "events"),
-        "requests": _count(con, "requests"),
-        "runners": _count(con, "runners"),
-        "rejected_lines": _count(con, "rejected"),
-        "findings": len(findings),
-        "findings_by_code": dict(sorted(by_code.items())),
-        "findings_by_severity": by_severity,
-        # each kill and GPU-second once, though rules overlap (analyzer.rules.totals)
-        "runners_killed": totals.runners_killed,
-        "gpu_seconds": round(totals.gpu_seconds, 3),
-        "cost_usd": round(totals.cost_usd, 6),
-    }
+    """The JSON document's ``summary``: the headline numbers (docs/tables.md), from the summary
+    relations, with the findings' counts and cost of ``findings`` (the selected ones)."""
+    numbers = summary.headline(summary.stored(con)) if summary.is_built(con) else {}
+    numbers.update(findings_summary(findings))
+    numbers.update(
+        {
+            "events": _count(con, "events"),
+            "requests": _count(con, "requests"),
+            "runners": _count(con, "runners"),
+            "rejected_lines": _count(con, "rejected"),
+        }
+    )
+    for key in ("window_start", "window_end"):  # JSON: ISO 8601 strings
+        value = numbers.get(key)
+        numbers[key] = None if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
+    return numbers
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -1,7 +1,10 @@
 """Aggregates for overviews and charts: KPIs, counts over time, distributions, rankings.
 
 All computed in SQL over whole tables (no Python loop per row), so they stay fast on
-hundreds of thousands of requests; the dashboard caches each result once per database.
+millions of requests; the dashboard caches each result once per database. The headline
+numbers and the unfiltered charts over time are plain selects from the summary relations
+(:mod:`analyzer.summary`), computed once after the rules; a narrower view (a time window,
+an endpoint, a rule) runs the same statements over the rows it keeps.
 
 Example:
     >>> from analyzer.api import aggregates
@@ -11,20 +14,18 @@ Example:
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from analyzer import summary as summaries
 from analyzer.api.filters import Filters, where_clause
 from analyzer.api.queries import NO_FILTERS, TABLES, frame
-from analyzer.store import get_meta, table_exists
+from analyzer.store import table_exists
+from analyzer.summary import bucket_seconds
 
-DEFAULT_GPU_HOUR_USD = 2.0
-"""Price of one GPU-hour used for money figures when the analysis recorded none."""
-
-NICE_BUCKETS_S = (1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
+__all__ = ["bucket_seconds", "summary"]
 
 
 def _where(
@@ -41,122 +42,67 @@ def _and(where: str, condition: str) -> str:
     return f"{where} AND {condition}" if where else f"WHERE {condition}"
 
 
-def gpu_hour_usd(con: duckdb.DuckDBPyConnection) -> float:
-    """The price of a GPU-hour the analysis used (``meta.gpu_hour_usd``), else the default."""
-    for key in ("gpu_hour_usd", "price_per_gpu_hour", "gpu_hour_price_usd"):
-        value = get_meta(con, key) if table_exists(con, "meta") else None
-        if value:
-            try:
-                return float(value)
-            except ValueError:
-                continue
-    if table_exists(con, "findings"):
-        row = con.execute(
-            "SELECT sum(cost_usd) / nullif(sum(gpu_seconds), 0) * 3600 FROM findings "
-            "WHERE cost_usd > 0 AND gpu_seconds > 0"
-        ).fetchone()
-        if row and row[0]:
-            return float(row[0])
-    return DEFAULT_GPU_HOUR_USD
-
-
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> Any:
     row = con.execute(sql, params).fetchone()
     return None if row is None else row[0]
 
 
-def _counts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> dict[str, int]:
-    return {str(k): int(v) for k, v in con.execute(sql, params).fetchall()}
+def _stored_view(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:
+    """True when the stored summary relations answer ``filters`` (nothing narrower than apps)."""
+    return not filters.without("app").active() and summaries.is_built(con)
+
+
+def _live_rows(con: duckdb.DuckDBPyConnection, filters: Filters) -> summaries.Rows:
+    """The summary relations' statements over the rows ``filters`` keep."""
+    rq, rq_params = _where(filters, "requests")
+    rn, rn_params = _where(filters, "runners")
+    fd, fd_params = _where(filters, "findings")
+    ctes = (
+        f"WITH f_requests AS (SELECT * FROM requests {rq}), "
+        f"f_runners AS (SELECT * FROM runners {rn}), "
+        f"f_findings AS (SELECT * FROM findings {fd}) "
+    )
+    params = [*rq_params, *rn_params, *fd_params]
+    src = summaries.sources("f_requests", "f_runners", "f_findings")
+
+    def rows(name: str) -> pd.DataFrame:
+        sql = summaries.RELATIONS[name].sql(src)
+        return frame(con, f"{ctes} SELECT * FROM ({sql})", params)
+
+    return summaries.Rows(
+        rows("summary_by_app"),
+        rows("summary_outcomes"),
+        rows("summary_terminations"),
+        rows("summary_rules"),
+    )
+
+
+def summary_rows(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS) -> summaries.Rows:
+    """The summary rows of a view: the stored ones when at most apps are chosen, else the
+    same statements over the filtered rows."""
+    if _stored_view(con, filters):
+        return summaries.stored(con, filters.app)
+    return _live_rows(con, filters)
 
 
 def summary(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS) -> dict[str, Any]:
-    """Headline numbers of an incident (the Overview KPIs) as a plain dict.
+    """Headline numbers of an incident (the Overview KPIs) as a plain dict, keyed by the
+    glossary's names (docs/tables.md, "Headline numbers"): for the whole database, the same
+    numbers as the ``summary`` of ``analyzer check --format json``.
 
-    ``success_rate`` is successes over requests that completed in the window
-    (``in_flight`` ones excluded); money is GPU-seconds wasted times :func:`gpu_hour_usd`.
+    ``success_rate`` is successes over requests that completed (``in_flight`` excluded);
+    ``usd_wasted`` is the replay's ``requests.wasted_usd`` summed (each attempt at its
+    runner's price); ``runners_killed``, ``gpu_seconds``, ``cost_usd`` are the findings' cost,
+    each kill and GPU-second once across rules.
     """
-    where, params = _where(filters, "requests")
-    # .df() rather than fetchone(): DuckDB needs pytz to return TIMESTAMPTZ as Python objects.
-    req = (
-        frame(
-            con,
-            f"""SELECT count(*), count(*) FILTER (outcome = 'success'),
-                   count(*) FILTER (outcome <> 'in_flight'),
-                   coalesce(sum(gpu_seconds), 0), coalesce(sum(gpu_seconds_wasted), 0),
-                   coalesce(sum(runners_killed), 0), min(received_at),
-                   max(coalesce(completed_at, received_at)), coalesce(sum(attempts), 0)
-            FROM requests {where}""",
-            params,
-        )
-        .iloc[0]
-        .tolist()
-    )
-    n, ok, done, gpu, wasted, killed_by_requests, first, last, attempts = req
-    outcomes = _counts(
-        con, f"SELECT outcome, count(*) FROM requests {where} GROUP BY 1 ORDER BY 2 DESC", params
-    )
-    rwhere, rparams = _where(filters, "runners")
-    runners = con.execute(
-        f"""SELECT count(*), count(*) FILTER (end_kind = 'terminated'),
-                   count(*) FILTER (end_kind = 'setup_failed'),
-                   coalesce(sum(cold_start_s), 0)
-            FROM runners {rwhere}""",
-        rparams,
-    ).fetchone()
-    assert runners is not None
-    kills = _counts(
-        con,
-        f"""SELECT coalesce(end_reason, 'unknown'), count(*) FROM runners
-            {_and(rwhere, "end_kind = 'terminated'")} GROUP BY 1 ORDER BY 2 DESC""",
-        rparams,
-    )
-    by_severity: dict[str, int] = {}
-    by_code: dict[str, int] = {}
-    if table_exists(con, "findings"):
-        fwhere, fparams = _where(filters, "findings")
-        by_severity = _counts(
-            con, f"SELECT severity, count(*) FROM findings {fwhere} GROUP BY 1", fparams
-        )
-        by_code = _counts(
-            con, f"SELECT code, count(*) FROM findings {fwhere} GROUP BY 1 ORDER BY 1", fparams
-        )
-    price = gpu_hour_usd(con)
-    return {
-        "requests": int(n),
-        "attempts": int(attempts),
-        "outcomes": outcomes,
-        "success_rate": float(ok / done) if done else None,
-        "window_start": first,
-        "window_end": last,
-        "runners": int(runners[0]),
-        "runners_killed": int(runners[1]),
-        "runners_setup_failed": int(runners[2]),
-        "runners_killed_by_requests": int(killed_by_requests),
-        "kills_by_reason": kills,
-        "cold_start_seconds": float(runners[3]),
-        "gpu_seconds": float(gpu),
-        "gpu_seconds_wasted": float(wasted),
-        "gpu_hour_usd": price,
-        "usd_wasted": float(wasted) * price / 3600.0,
-        "findings": sum(by_severity.values()),
-        "findings_by_severity": by_severity,
-        "findings_by_code": by_code,
-        "events": int(_scalar(con, "SELECT count(*) FROM events", []) or 0),
-        "rejected_lines": int(_scalar(con, "SELECT count(*) FROM rejected", []) or 0)
+    numbers = summaries.headline(summary_rows(con, filters))
+    numbers["events"] = int(_scalar(con, "SELECT count(*) FROM events", []) or 0)
+    numbers["rejected_lines"] = (
+        int(_scalar(con, "SELECT count(*) FROM rejected", []) or 0)
         if table_exists(con, "rejected")
-        else 0,
-    }
-
-
-def bucket_seconds(start: datetime | None, end: datetime | None, target: int = 80) -> int:
-    """A round bucket width (seconds) giving at most about ``target`` buckets over a window."""
-    if start is None or end is None or pd.isna(start) or pd.isna(end):
-        return 60
-    span = max(float((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()), 1.0)
-    for width in NICE_BUCKETS_S:
-        if span / width <= target:
-            return width
-    return NICE_BUCKETS_S[-1]
+        else 0
+    )
+    return numbers
 
 
 def _over_time(
@@ -188,10 +134,22 @@ def _over_time(
     return df
 
 
+def _stored_over_time(con: duckdb.DuckDBPyConnection, relation: str) -> pd.DataFrame:
+    df = frame(
+        con,
+        f"""SELECT bucket, "group", sum(n)::BIGINT AS n, any_value(bucket_seconds) AS width
+            FROM {relation} GROUP BY ALL ORDER BY 1, 2""",
+    )
+    df.attrs["bucket_seconds"] = int(df["width"].iloc[0]) if not df.empty else 60
+    return df.drop(columns="width")
+
+
 def requests_over_time(
     con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Requests received per time bucket and outcome: columns ``bucket, group, n``."""
+    if not filters.active() and summaries.is_built(con):
+        return _stored_over_time(con, "summary_requests_over_time")
     return _over_time(con, "requests", "received_at", "outcome", filters)
 
 
@@ -199,6 +157,8 @@ def terminations_over_time(
     con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS
 ) -> pd.DataFrame:
     """Runners terminated per time bucket and reason: columns ``bucket, group, n``."""
+    if not filters.active() and summaries.is_built(con):
+        return _stored_over_time(con, "summary_terminations_over_time")
     return _over_time(con, "runners", "ended_at", "end_reason", filters, "end_kind = 'terminated'")
 
 
@@ -318,16 +278,28 @@ def cold_starts_by_app(
 
 def findings_by_rule(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS) -> pd.DataFrame:
     """Findings per rule: ``code, name, rule`` (``CODE · name``), ``severity``, ``findings``,
-    ``runners_killed``, ``cost_usd``; costliest first."""
+    ``runners_killed``, ``cost_usd`` (each rule's own sums); costliest first."""
     if not table_exists(con, "findings"):
         return pd.DataFrame(columns=["code", "name", "rule", "severity", "findings"])
-    where, params = _where(filters, "findings")
+    if _stored_view(con, filters):
+        where, params = "", []
+        if filters.app:
+            where, params = (
+                f"WHERE app IN ({', '.join('?' for _ in filters.app)})",
+                list(filters.app),
+            )
+        source = f"(SELECT * FROM summary_rules {where})"
+    else:
+        fwhere, params = _where(filters, "findings")
+        sql = summaries.RELATIONS["summary_rules"].sql(
+            {"findings": f"(SELECT * FROM findings {fwhere})"}
+        )
+        source = f"({sql})"
     return frame(
         con,
         f"""SELECT code, any_value(name) AS name, code || ' · ' || any_value(name) AS rule,
-                   any_value(severity) AS severity, count(*) AS findings,
-                   coalesce(sum(runners_killed), 0) AS runners_killed,
-                   coalesce(sum(cost_usd), 0) AS cost_usd
-            FROM findings {where} GROUP BY code ORDER BY cost_usd DESC, code""",
+                   any_value(severity) AS severity, sum(findings)::BIGINT AS findings,
+                   sum(runners_killed)::BIGINT AS runners_killed, sum(cost_usd) AS cost_usd
+            FROM {source} GROUP BY code ORDER BY cost_usd DESC, code""",
         params,
     )

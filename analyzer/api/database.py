@@ -46,6 +46,7 @@ _CODE_PARTS = (
     "config.py",
     "store.py",
     "events.py",
+    "summary",
 )
 
 
@@ -85,7 +86,7 @@ def _fingerprint(logs: Path) -> str:
         code = (
             [target]
             if target.is_file()
-            else sorted(target.rglob("*.py"))
+            else sorted(p for p in target.rglob("*") if p.suffix in (".py", ".sql"))
             if target.exists()
             else []
         )

@@ -79,9 +79,15 @@ class TextFormatter(Formatter):
         t = cost_totals(report.findings)  # rules overlap: each kill and GPU-second once
         killed = t.runners_killed
         lines.append(
-            f"cost: {killed} runner{'' if killed == 1 else 's'} killed, "
+            f"cost of the findings: {killed} runner{'' if killed == 1 else 's'} killed, "
             f"{t.gpu_seconds:,.0f} GPU-s, {_money(t.cost_usd)} (each counted once across rules)"
         )
+        if "gpu_seconds_wasted" in s:  # the replay's waste over every request (docs/tables.md)
+            lines.append(
+                f"wasted in all: {s['gpu_seconds_wasted']:,.0f} GPU-s, "
+                f"{_money(s['usd_wasted'])}; {s['runners_terminated']:,} runners terminated "
+                "(every reason)"
+            )
         if report.baseline_suppressed:
             lines.append(f"{report.baseline_suppressed} known findings hidden by the baseline")
         if report.allowed:

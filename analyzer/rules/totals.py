@@ -18,14 +18,57 @@ rest one by one), and within a group counts what can overlap once:
 The result never counts a kill or a GPU-second twice. It can count less than the truth when
 two rules blame disjoint costs in the same request (say orphaned child work and a needless
 503 on another attempt); the per-rule lines of a report show each rule's own sum.
+
+This is the one computation of the findings' cost (docs/tables.md, "Headline numbers":
+``runners_killed``, ``gpu_seconds``, ``cost_usd``): :data:`FINDING_COST_SQL`, per app, over
+a relation shaped like the ``findings`` table. The summary relations run it over the
+``findings`` table; :func:`cost_totals` runs the same statement over a list of findings
+(what ``check`` reports after a baseline) in an in-memory database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
 
 from analyzer.rules.base import Finding
+
+FINDING_COLUMNS = ("finding_id", "app", "request_id", "runner_id", "runners_killed",
+                   "gpu_seconds", "cost_usd")  # fmt: skip
+"""What :data:`FINDING_COST_SQL` reads of each finding."""
+
+FINDING_COST_SQL = """
+WITH f AS (
+    SELECT app, runner_id, runners_killed, gpu_seconds, cost_usd,
+           coalesce('request:' || request_id, 'runner:' || runner_id,
+                    'finding:' || finding_id) AS grp
+    FROM {source}
+),
+one_kill AS (  -- findings blaming one kill each: a runner dies once
+    SELECT app, count(DISTINCT runner_id) + count(*) FILTER (runner_id IS NULL) AS killed
+    FROM f WHERE runners_killed = 1 GROUP BY app
+),
+grouped AS (  -- per request (else runner, else finding): what can overlap, once
+    SELECT app, grp, max(runners_killed) AS largest,
+           count(DISTINCT runner_id) FILTER (runners_killed = 1) AS named,
+           max(coalesce(gpu_seconds, 0)) AS gpu, max(coalesce(cost_usd, 0)) AS usd
+    FROM f GROUP BY app, grp
+),
+per_app AS (
+    SELECT app, sum(CASE WHEN largest > 1 THEN greatest(largest - named, 0) ELSE 0 END)
+                AS unnamed_kills, sum(gpu) AS gpu_seconds, sum(usd) AS cost_usd
+    FROM grouped GROUP BY app
+)
+SELECT p.app, (coalesce(k.killed, 0) + p.unnamed_kills)::INTEGER AS runners_killed,
+       p.gpu_seconds::DOUBLE AS gpu_seconds, p.cost_usd::DOUBLE AS cost_usd
+FROM per_app p LEFT JOIN one_kill k ON k.app IS NOT DISTINCT FROM p.app
+"""
+"""Per app: ``app, runners_killed, gpu_seconds, cost_usd`` of the findings in ``{source}`` (a
+table name or a parenthesised query with :data:`FINDING_COLUMNS`)."""
 
 
 @dataclass(frozen=True)
@@ -35,32 +78,61 @@ class CostTotals:
     cost_usd: float = 0.0
 
 
+def finding_cost_sql(source: str = "findings") -> str:
+    """:data:`FINDING_COST_SQL` over ``source`` (an identifier or a parenthesised query)."""
+    return FINDING_COST_SQL.format(source=source)
+
+
 def cost_totals(findings: Iterable[Finding]) -> CostTotals:
     """The findings' cost with overlaps counted once (see the module docstring)."""
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    killed_runners: set[str] = set()  # a runner dies once: single kills dedupe by runner
-    unnamed_kills = 0
-    for i, f in enumerate(findings):
-        if f.request_id:
-            key = ("request", f.request_id)
-        elif f.runner_id:
-            key = ("runner", f.runner_id)
-        else:
-            key = ("finding", str(i))
-        groups.setdefault(key, []).append(f)
-        if f.cost.runners_killed == 1:
-            if f.runner_id:
-                killed_runners.add(f.runner_id)
-            else:
-                unnamed_kills += 1
-    killed = len(killed_runners) + unnamed_kills
-    gpu = 0.0
-    usd = 0.0
-    for fs in groups.values():
-        largest = max(f.cost.runners_killed for f in fs)
-        if largest > 1:  # a finding counting several kills: those not blamed one by one
-            named = {f.runner_id for f in fs if f.cost.runners_killed == 1 and f.runner_id}
-            killed += max(0, largest - len(named))
-        gpu += max(f.cost.gpu_seconds for f in fs)
-        usd += max(f.cost.cost_usd for f in fs)
-    return CostTotals(runners_killed=killed, gpu_seconds=gpu, cost_usd=usd)
+    frame = pd.DataFrame(
+        [
+            (
+                i,
+                f.app,
+                f.request_id,
+                f.runner_id or None,
+                f.cost.runners_killed,
+                f.cost.gpu_seconds,
+                f.cost.cost_usd,
+            )
+            for i, f in enumerate(findings)
+        ],
+        columns=list(FINDING_COLUMNS),
+    )
+    if frame.empty:
+        return CostTotals()
+    con = duckdb.connect()
+    try:
+        con.register("reported", frame)
+        row = con.execute(
+            "SELECT sum(runners_killed), sum(gpu_seconds), sum(cost_usd) FROM ("
+            + finding_cost_sql("reported")
+            + ")"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return CostTotals(
+        runners_killed=int(row[0] or 0),
+        gpu_seconds=float(row[1] or 0.0),
+        cost_usd=float(row[2] or 0.0),
+    )
+
+
+def findings_summary(findings: Sequence[Finding]) -> dict[str, Any]:
+    """Counts by code and severity, and the cost with overlaps once, of ``findings``."""
+    by_code: dict[str, int] = {}
+    by_severity: dict[str, int] = {"error": 0, "warning": 0, "info": 0}
+    for f in findings:
+        by_code[f.code] = by_code.get(f.code, 0) + 1
+        by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+    totals = cost_totals(findings)  # each kill and GPU-second once (analyzer.rules.totals)
+    return {
+        "findings": len(findings),
+        "findings_by_code": dict(sorted(by_code.items())),
+        "findings_by_severity": by_severity,
+        "runners_killed": totals.runners_killed,
+        "gpu_seconds": round(totals.gpu_seconds, 3),
+        "cost_usd": round(totals.cost_usd, 6),
+    }

@@ -13,56 +13,76 @@ TOP_N = 15
 
 
 def _kpis(s: dict[str, object]) -> None:
+    """The headline numbers, each under its glossary name (docs/tables.md): the same values
+    as ``analyzer check --format json``'s summary."""
     sev = s["findings_by_severity"]
     assert isinstance(sev, dict)
     c = st.columns(6)
-    c[0].metric("Requests", f"{s['requests']:,}", help="Requests received in the window.")
+    c[0].metric("Requests", f"{s['requests']:,}", help="Requests seen in the window.")
     c[1].metric(
         "Success rate",
         widgets.percent(s["success_rate"]),
         help="Successful requests over requests that completed in the window.",
     )
-    c[2].metric(
-        "Runners started",
-        f"{s['runners']:,}",
-        help="Runners seen in the window (started or already running).",
-    )
+    c[2].metric("Runners", f"{s['runners']:,}", help="Runners seen in the window.")
     c[3].metric(
-        "Runners killed",
-        f"{s['runners_killed']:,}",
-        help="Runners the platform terminated (503, timeouts, failed health checks…).",
+        "Runners terminated",
+        f"{s['runners_terminated']:,}",
+        help="Runners the platform terminated, for any reason (503, timeouts, failed health "
+        "checks, scale-down…).",
     )
     c[4].metric(
         "GPU time wasted",
-        widgets.seconds(s["gpu_seconds_wasted"]),
-        help="Work after a cancel or disconnect, attempts that could not succeed, "
-        "child work left running and cold starts caused by needless terminations.",
+        widgets.gpu_seconds(s["gpu_seconds_wasted"]),
+        help="Over every request: work after a cancel or disconnect, attempts that could not "
+        "succeed, child work left running and cold starts caused by needless terminations.",
     )
     c[5].metric(
         "Money wasted",
         widgets.usd(s["usd_wasted"]),
-        help=f"GPU time wasted at ${s['gpu_hour_usd']:.2f} per GPU-hour.",
+        help="GPU time wasted, each attempt at its runner's price per GPU-hour (policy).",
     )
     c = st.columns(6)
     c[0].metric("Findings: errors", f"{sev.get('error', 0):,}")
     c[1].metric("Findings: warnings", f"{sev.get('warning', 0):,}")
     c[2].metric("Findings: info", f"{sev.get('info', 0):,}")
-    c[3].metric("Attempts", f"{s['attempts']:,}", help="Dispatches to runners, retries included.")
+    c[3].metric(
+        "Runners killed (findings)",
+        f"{s['runners_killed']:,}",
+        help="Runner kills the findings blame, each runner once across overlapping rules.",
+    )
     c[4].metric(
+        "GPU time (findings)",
+        widgets.gpu_seconds(s["gpu_seconds"]),
+        help="GPU time the findings cost, each GPU-second once across overlapping rules.",
+    )
+    c[5].metric(
+        "Cost (findings)",
+        widgets.usd(s["cost_usd"]),
+        help="What the findings cost, at each runner's price per GPU-hour.",
+    )
+    c = st.columns(6)
+    c[0].metric("Attempts", f"{s['attempts']:,}", help="Dispatches to runners, retries included.")
+    c[1].metric(
         "Cold-start time",
         widgets.seconds(s["cold_start_seconds"]),
         help="Setup time of the runners seen in the window.",
     )
-    c[5].metric(
+    c[2].metric(
+        "Runners failing setup",
+        f"{s['runners_setup_failed']:,}",
+        help="Runners whose setup() failed or hit the startup timeout.",
+    )
+    c[3].metric(
         "Rejected log lines",
         f"{s['rejected_lines']:,}",
         help="Input lines that could not be read; see the Import page.",
     )
-    kills = s["kills_by_reason"]
-    assert isinstance(kills, dict)
-    if kills:
-        why = ", ".join(f"{reason} × {n:,}" for reason, n in kills.items())
-        st.caption("Runners killed, by reason:")
+    reasons = s["terminations_by_reason"]
+    assert isinstance(reasons, dict)
+    if reasons:
+        why = ", ".join(f"{reason} × {n:,}" for reason, n in reasons.items())
+        st.caption("Runners terminated, by reason:")
         st.text(why)
 
 

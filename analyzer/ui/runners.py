@@ -24,7 +24,7 @@ def render() -> None:
     killed = runners[runners["end_kind"] == "terminated"]
     c = st.columns(4)
     c[0].metric("Runners", f"{len(runners):,}")
-    c[1].metric("Killed by the platform", f"{len(killed):,}")
+    c[1].metric("Runners terminated", f"{len(killed):,}", help="For any reason (docs/tables.md).")
     c[2].metric("Setup failed", f"{int((runners['end_kind'] == 'setup_failed').sum()):,}")
     c[3].metric("Cold-start time", widgets.seconds(float(runners["cold_start_s"].fillna(0).sum())))
     only_killed = st.toggle(

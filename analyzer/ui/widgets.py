@@ -106,6 +106,11 @@ def seconds(value: Any) -> str:
     return f"{v:,.1f} s"
 
 
+def gpu_seconds(value: Any) -> str:
+    """GPU time in GPU-seconds (``3,618 GPU-s``), the unit of ``analyzer check``'s report."""
+    return "–" if value is None or pd.isna(value) else f"{float(value):,.0f} GPU-s"
+
+
 def when(value: object) -> str:
     """A timestamp as ``YYYY-MM-DD HH:MM:SS`` UTC (``–`` when missing)."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[call-overload]

@@ -254,6 +254,7 @@ def build(path: Path) -> Path:
             "duration_s": 40.0,
             "gpu_seconds": 5.7,
             "gpu_seconds_wasted": 20.7,
+            "wasted_usd": 20.7 / 3600 * 4.0,  # an H100 at $4 per GPU-hour
             "partial": False,
         },
         {
@@ -272,6 +273,7 @@ def build(path: Path) -> Path:
             "duration_s": 20.0,
             "gpu_seconds": 19.0,
             "gpu_seconds_wasted": 14.0,
+            "wasted_usd": 14.0 / 3600 * 1.5,
             "partial": False,
         },
         {
@@ -289,6 +291,7 @@ def build(path: Path) -> Path:
             "duration_s": 1.0,
             "gpu_seconds": 0.9,
             "gpu_seconds_wasted": 0.0,
+            "wasted_usd": 0.0,
             "partial": False,
         },
     ]
@@ -393,7 +396,10 @@ def build(path: Path) -> Path:
     ):
         _empty_table(con, name)
         _insert(con, name, rows)
-    con.execute("INSERT OR REPLACE INTO meta VALUES ('gpu_hour_usd', '2.0')")
+    # the summary relations are derived from those tables: derive them from the hand-made rows
+    from analyzer import summary
+
+    summary.build(con)
     con.execute(
         "INSERT INTO imports (import_id, path, format, events, rejected) "
         "VALUES (1, '/logs/gateway.jsonl', 'native', ?, 1)",

@@ -59,9 +59,11 @@ def test_requests_attempts_runners_cancellations(fake: analyzer.Analysis) -> Non
 def test_summary_numbers(fake: analyzer.Analysis) -> None:
     s = fake.summary()
     assert s["requests"] == 3 and s["success_rate"] == pytest.approx(1 / 3)
-    assert s["runners_killed"] == 3 and s["kills_by_reason"] == {"status_503": 3}
-    assert s["findings_by_severity"] == {"error": 3} and s["rejected_lines"] == 1
-    assert s["usd_wasted"] == pytest.approx(34.7 * s["gpu_hour_usd"] / 3600)
+    assert s["runners_terminated"] == 3 and s["terminations_by_reason"] == {"status_503": 3}
+    assert s["findings_by_severity"] == {"error": 3, "warning": 0, "info": 0}
+    assert s["rejected_lines"] == 1
+    wasted_usd = fake.sql("SELECT sum(wasted_usd) AS usd FROM requests")["usd"].iloc[0]
+    assert s["usd_wasted"] == pytest.approx(wasted_usd) and s["usd_wasted"] > 0
     assert fake.summary(app="acme/llm")["requests"] == 2
 
 

@@ -49,7 +49,7 @@ EXPECTED = {
             "Incident overview",
             "Top findings by cost",
             "Requests 3",
-            "Runners killed 3",
+            "Runners terminated 3",
             "status_503 × 3",
             "Money wasted",
         ],
@@ -170,4 +170,4 @@ def test_sidebar_app_filter_applies_to_the_page(fake_db_path: Path, on_db) -> No
     apps.set_value(["acme/llm"]).run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Requests"] == "2" and metrics["Runners killed"] == "0"
+    assert metrics["Requests"] == "2" and metrics["Runners terminated"] == "0"
