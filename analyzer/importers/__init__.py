@@ -25,6 +25,7 @@ import duckdb
 
 from analyzer.errors import AnalyzerError
 from analyzer.importers import bookkeeping, native, native_many, registry
+from analyzer.importers.formats.fal_attribution import attribution_counts
 from analyzer.importers.paths import READ_ERRORS, expand_paths, is_compressed
 from analyzer.importers.registry import Format, ImportContext, get_format, register
 from analyzer.importers.summary import FileResult, ImportSummary, RejectedLine
@@ -103,6 +104,9 @@ def import_paths(
         flush()
     if progress is not None:
         progress.close()
+    summary.attribution = attribution_counts(
+        con, [f.import_id for f in summary.files if f.format == "fal_logs" and f.import_id]
+    )
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -54,6 +54,10 @@ class ImportSummary:
 
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    attribution: dict[str, int] = field(default_factory=dict)
+    """The platform's log lines by attribution verdict (``labelled``, ``runner_time`` or an
+    unattributed reason) and ``joined`` (records folded into another event); see
+    :mod:`analyzer.importers.formats.fal_attribution`. Empty when no platform logs were read."""
 
     @property
     def events(self) -> int:
@@ -116,6 +120,7 @@ class ImportSummary:
                 {"file": r.file, "line": r.line_no, "reason": redact_text(r.reason)}
                 for r in self.first_rejected
             ],
+            "log_attribution": dict(self.attribution),
         }
 
     def render(self, cwd: Path | None = None) -> str:
@@ -138,6 +143,11 @@ class ImportSummary:
             lines.insert(
                 5, f"  skipped records   {self.skipped:>12,}  (OTLP metrics, duplicate spans)"
             )
+        if self.attribution:
+            lines.append("platform log lines, by attribution to a request:")
+            for how, n in self.attribution.items():
+                label = "(records joined into those)" if how == "joined" else how
+                lines.append(f"  {label:<30}{n:>8,}")
         if self.rejected:
             lines.append("first rejected lines:")
             for r in self.first_rejected:

@@ -82,7 +82,9 @@ class C002(Rule):
     **When it fires**: `cancel.received` was logged and either its outcome was `no_task`,
     `already_done` or `error` while the handler was still running, or the handler ran to
     completion (`handler.finished` / `handler.error`) after the cancel arrived. Both times are
-    the same runner's, so skew plays no part.
+    the same runner's, so skew plays no part. The gateway's own cancel request is not needed:
+    the platform's exports do not carry it, and a runner that received a cancel it did not
+    honour is the finding whatever the gateway logged.
 
     **Why it matters**: the platform's documented cancel route looks the request up in a task
     registry and raises `ValueError("No task to cancel")` when it is not there: a handler that
@@ -130,8 +132,33 @@ class C002(Rule):
                          OR c.handler_stopped_at > c.received_at + to_seconds(?)))
                 OR (c.handler_outcome IN ('finished', 'error')
                     AND c.handler_stopped_at > c.received_at + to_seconds(?)))
+            UNION ALL
+            SELECT r.request_id AS subject, a.attempt AS ord, a.app, a.endpoint, r.request_id,
+              r.runner_id, r.ts,
+              format('the runner received a cancel (outcome {{}}; the gateway''s cancel is not in '
+                     || 'the logs) but the handler {{}}', coalesce(r.outcome, '?'),
+                     CASE WHEN a.handler_ended_at IS NULL THEN 'never stopped'
+                          ELSE format('ran {{}} s more and ended {{}}',
+                                      round(epoch(a.handler_ended_at) - epoch(r.ts), 1),
+                                      coalesce(a.handler_outcome, '?')) END) AS message,
+              [r.event_id, a.handler_end_event_id] AS evidence_ids,
+              0 AS runners_killed,
+              greatest(0, epoch(a.handler_ended_at) - epoch(r.ts)) AS gpu_seconds,
+              coalesce(r.outcome, '?') AS signature
+            FROM events r
+            ASOF JOIN (SELECT * FROM attempts WHERE dispatched_at IS NOT NULL) a
+              ON a.request_id = r.request_id AND a.runner_id = r.runner_id
+             AND r.ts >= a.dispatched_at
+            WHERE r.event = 'cancel.received'
+              AND NOT EXISTS (SELECT 1 FROM cancellations c
+                              WHERE c.request_id = r.request_id AND c.kind = 'cancel')
+              AND ((r.outcome IN ('no_task', 'already_done', 'error')
+                    AND (a.handler_ended_at IS NULL
+                         OR a.handler_ended_at > r.ts + to_seconds(?)))
+                OR (a.handler_outcome IN ('finished', 'error')
+                    AND a.handler_ended_at > r.ts + to_seconds(?)))
             """,
-            [options.grace_s, options.grace_s],
+            [options.grace_s] * 4,
         )
 
 

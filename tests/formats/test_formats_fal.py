@@ -85,7 +85,12 @@ def test_log_drain_ndjson() -> None:
     assert (error["app"], error["runner_id"], error["line_no"]) == ("acme/sdxl", "run-a1", 1)
     assert not pick(rows, event="child.started")  # not a timeout: no upstream inferred
     assert error["ts_naive"] is False
-    assert [r["event"] for r in rows] == ["handler.error", "log", "log"]
+    # rows come in time order (the drain's lines are not): line 3, line 2, line 1
+    assert [(r["event"], r["line_no"]) for r in rows] == [
+        ("log", 3),
+        ("log", 2),
+        ("handler.error", 1),
+    ]
     assert pick(rows, line_no=3)[0]["level"] == "warning"
     assert [(r.line_no, r.reason) for r in rejected] == [(4, "not JSON")]
 
@@ -132,7 +137,17 @@ def test_traceback_parsing_both_orders_and_sdk_status() -> None:
     assert parsed is not None and (parsed.exc_type, parsed.message) == ("RuntimeError", "boom")
     assert sdk_status("ValueError", "bad prompt") == 500
     assert sdk_status("RuntimeError", "CUDA error: device-side assert") == 503
-    assert sdk_status("torch.cuda.OutOfMemoryError", "Tried to allocate") == 503
+    # the SDK reads the message only: a marker word, never the type, decides (fal 1.83)
+    assert sdk_status("torch.cuda.OutOfMemoryError", "CUDA out of memory. Tried to allocate") == 503
+    assert sdk_status("torch.cuda.OutOfMemoryError", "Tried to allocate 2 GiB") == 500
+    assert sdk_status("RuntimeError", "out of memory") == 500
+    assert sdk_status("ValueError", "host out of memory") == 500
+    assert sdk_status("OutOfMemoryError", "out of memory") == 500
+    assert sdk_status("KeyError", "'cuda_device'") == 503
+    # older SDKs knew three marker words: "triton" was not one of them
+    assert sdk_status("ValueError", "bad triton option", "1.83.0") == 503
+    assert sdk_status("ValueError", "bad triton option", "0.9.1") == 500
+    assert sdk_status("ValueError", "cudnn failure", "0.9.1") == 503
 
 
 def test_timeout_traceback_infers_the_upstream_that_timed_out(tmp_path: Path) -> None:

@@ -85,3 +85,94 @@ def test_checked_in_exports_are_the_recordings(tmp_path: Path) -> None:
             assert kept.read_text() == path.read_text(), (
                 f"{kept} is stale: run python tests/formats/fal_sdk/harness.py"
             )
+
+
+def _items(path: Path) -> int:
+    """The records of an export file (pages of ``items``), counted from the file itself."""
+    decoder, text, pos, n = json.JSONDecoder(), path.read_text(encoding="utf-8"), 0, 0
+    while pos < len(text.rstrip()):
+        doc, end = decoder.raw_decode(text, pos)
+        n += len(doc["items"])
+        pos = end + 1
+    return n
+
+
+@pytest.fixture(scope="module")
+def incident_db(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from analyzer.analysis import analyze
+    from analyzer.importers import import_paths
+    from analyzer.store import connect
+
+    con = connect(tmp_path_factory.mktemp("incident") / "incident.duckdb")
+    summary = import_paths(con, [harness.FIXTURES / "incident"])
+    findings = {(f.code, f.request_id) for f in analyze(con).findings}
+    yield con, summary, findings
+    con.close()
+
+
+def test_incident_in_export_shapes_gives_exactly_the_misuse_it_shows(incident_db: Any) -> None:
+    con, summary, findings = incident_db
+    assert sorted(f.format for f in summary.files) == [
+        "fal_events",
+        "fal_logs",
+        "fal_requests",
+        "fal_runners",
+    ]
+    # no gateway cancel in an export: C002 rests on the runner's own failed /cancel
+    assert not con.execute(
+        "SELECT count(*) FROM events WHERE source = 'gateway' AND event LIKE 'request.cancel%'"
+    ).fetchone()[0]
+    assert findings == {
+        ("S001", "req-triton"),
+        ("R001", "req-triton"),
+        ("C002", "req-cancel-late"),
+    }
+    # the three 503s of req-triton each stopped their runner; the OOM 503 was legitimate
+    killed = con.execute(
+        "SELECT request_id, count(*) FILTER (WHERE runner_terminated), count(*) FROM attempts "
+        "WHERE status = 503 GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert killed == [("req-oom", 1, 1), ("req-triton", 3, 3)]
+
+
+def test_unlabelled_lines_are_attributed_by_runner_and_time(incident_db: Any) -> None:
+    con, summary, _ = incident_db
+    errors = con.execute(
+        "SELECT request_id, runner_id, attempt, status, exc_type, extra->>'attribution' "
+        "FROM events WHERE event = 'handler.error' ORDER BY ts"
+    ).fetchall()
+    assert errors == [
+        ("req-triton", "run-a1", 1, 503, "ValueError", "runner_time"),
+        ("req-triton", "run-a2", 2, 503, "ValueError", "runner_time"),
+        ("req-triton", "run-a3", 3, 503, "ValueError", "runner_time"),
+        ("req-oom", "run-a4", 1, 503, "RuntimeError", "runner_time"),
+    ]
+    cancels = con.execute(
+        "SELECT request_id, outcome, status, extra->>'attribution' FROM events "
+        "WHERE event = 'cancel.received' ORDER BY ts"
+    ).fetchall()
+    assert cancels == [
+        ("req-cancel-ok", "cancelled", 200, "labelled"),
+        ("req-cancel-late", "no_task", 500, "runner_time"),
+    ]
+    # the second cancel of req-cancel-late came after its answer: no request in flight, so it
+    # stays a log row with its reason and its exception, never guessed
+    late = con.execute(
+        "SELECT event, request_id, extra->>'kind', exc_type FROM events WHERE origin = 'fal_logs' "
+        "AND extra->>'attribution' = 'no request in flight' AND exc_type IS NOT NULL"
+    ).fetchall()
+    assert late == [("log", None, "cancel.received", "ValueError")]
+    # every record of every export file is an event, a record joined into one, or rejected
+    for f in summary.files:
+        path = Path(f.path)
+        joined = con.execute(
+            "SELECT coalesce(sum(json_array_length(extra->'joined_lines') - 1), 0) FROM events "
+            "WHERE file = ?",
+            [f.path],
+        ).fetchone()[0]
+        events = con.execute("SELECT count(*) FROM events WHERE file = ?", [f.path]).fetchone()[0]
+        if path.name == "logs.json":
+            assert events + joined + f.rejected == _items(path)
+            assert summary.attribution["joined"] == joined
+            assert sum(v for k, v in summary.attribution.items() if k != "joined") == events
+        assert f.rejected == 0

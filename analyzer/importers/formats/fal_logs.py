@@ -31,7 +31,8 @@ from analyzer.importers.formats.base import (
     iter_timestamped,
     make_row,
 )
-from analyzer.importers.formats.tracebacks import parse_traceback, sdk_status, traceback_text
+from analyzer.importers.formats.fal_lines import Group, Record, classify, in_order, join
+from analyzer.importers.formats.tracebacks import ParsedTraceback, sdk_mapping, sdk_version
 
 NAME = "fal_logs"
 _TOP = {"timestamp", "level", "message", "app", "labels"}
@@ -53,80 +54,125 @@ def sniff(head: str) -> bool:
 
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
-    """Map every log record; records without a valid timestamp are rejected."""
+    """Map every log record; records without a valid timestamp are rejected.
+
+    The records are read whole, put in time order per runner and joined where several are one
+    event (:mod:`.fal_lines`); each group becomes one row that lists the records it holds.
+    """
+    records: list[Record] = []
     for item in iter_timestamped(lines, ("items", "logs"), "timestamp"):
         if isinstance(item, Rejected):
             yield item
             continue
         line_no, record, ts, naive = item
-        yield from _map_record(record, line_no, ts, naive)
+        labels = _labels(record)
+        message = record.get("message")
+        text = message if isinstance(message, str) else "" if message is None else compact(message)
+        runner = as_str(labels.get("fal_job_id")) or as_str(record.get("fal_job_id"))
+        records.append(classify(Record(line_no, ts, naive, record, runner, text)))
+    versions = _sdk_versions(records)
+    for group in join(in_order(records)):
+        for row in _map_group(group, versions.get(group.lead.runner_id)):
+            extra = row["extra"] or {}
+            if row["request_id"] is None:  # attributed (or not) by runner and time later
+                extra.update(unlabelled=True, kind=row["event"])
+            else:
+                extra["attribution"] = "labelled"
+            row["extra"] = extra
+            yield row
 
 
-def _map_record(record: dict[str, Any], line_no: int, ts: Any, naive: bool) -> list[Row]:
-    labels = record.get("labels") if isinstance(record.get("labels"), dict) else {}
-    assert isinstance(labels, dict)
+def _labels(record: dict[str, Any]) -> dict[str, Any]:
+    labels = record.get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
+def _sdk_versions(records: list[Record]) -> dict[str | None, str]:
+    """Each runner's SDK version, from its start-up package line."""
+    out: dict[str | None, str] = {}
+    for rec in records:
+        if rec.kind == "line" and rec.message.startswith("[debug]"):
+            version = sdk_version(rec.message)
+            if version:
+                out[rec.runner_id] = version
+    return out
+
+
+def _map_group(group: Group, version: str | None) -> list[Row]:
+    lead = group.lead
+    record = lead.record
+    labels = _labels(record)
 
     def field(name: str) -> str | None:
         return as_str(labels.get(name)) or as_str(record.get(name))
 
-    runner_id = field("fal_job_id")
     request_id = field("fal_request_id")
     endpoint = field("fal_endpoint")
-    app = as_str(record.get("app")) or field("fal_app_name")
     level = as_str(record.get("level"))
-    level = level.lower() if level else None
-    message = record.get("message")
-    message = (
-        message if isinstance(message, str) else (None if message is None else compact(message))
-    )
     extra: dict[str, Any] = {k: v for k, v in record.items() if k not in _TOP and k not in _LABELS}
     extra.update({k: v for k, v in labels.items() if k not in _LABELS})
+    if len(group.records) > 1:
+        extra["joined_lines"] = group.line_nos
     common: dict[str, Any] = {
-        "line_no": line_no,
+        "line_no": lead.line_no,
         "ts_raw": str(record["timestamp"]),
-        "ts_naive": naive,
-        "runner_id": runner_id,
+        "ts_naive": lead.naive,
+        "runner_id": lead.runner_id,
         "request_id": request_id,
-        "app": app,
-        "level": level,
+        "app": as_str(record.get("app")) or field("fal_app_name"),
+        "level": level.lower() if level else None,
     }
-    text = traceback_text(message)
-    parsed = parse_traceback(text) if text else None
-    if parsed is not None and request_id is not None:
+    access = group.access
+    path = access["path"] if access else None
+    route = endpoint or path
+    is_cancel = bool(route and route.rstrip("/").endswith("/cancel"))
+    if access:
+        extra["access"] = access
+    parsed = group.parsed
+    if group.kind == "traceback" and parsed is not None:
         extra["traceback"] = parsed.text
-        if endpoint and endpoint.rstrip("/").endswith("/cancel"):
+        if is_cancel:
             outcome = "no_task" if "no task to cancel" in parsed.message.lower() else "error"
-            return [
-                make_row(
-                    ts,
-                    "runner",
-                    "cancel.received",
-                    outcome=outcome,
-                    endpoint=endpoint.rstrip("/")[: -len("/cancel")] or None,
-                    exc_type=parsed.exc_type,
-                    message=parsed.message,
-                    extra=extra,
-                    **common,
-                )
-            ]
-        extra["status_from"] = "sdk_mapping"
+            return [_cancel(lead, outcome, route, parsed, extra, common)]
+        status = access["status"] if access else sdk_mapping(version).status(parsed.message)
+        extra["status_from"] = "access_line" if access else "sdk_mapping"
+        if version:
+            extra["sdk_version"] = version
         error = make_row(
-            ts,
+            lead.ts,
             "runner",
             "handler.error",
-            endpoint=endpoint,
+            endpoint=route,
             exc_type=parsed.exc_type,
             message=parsed.message,
-            status=sdk_status(parsed.exc_type, parsed.message),
+            status=status,
             extra=extra,
             **common,
         )
-        return [*_timed_out_upstream(parsed.exc_type, ts, endpoint, common), error]
-    if parsed is not None:
-        extra["traceback"] = parsed.text
+        if request_id is None:
+            return [error]
+        return [*_timed_out_upstream(parsed.exc_type, lead.ts, route, common), error]
+    if group.kind == "access" and access is not None and is_cancel:
+        outcome = "cancelled" if access["status"] < 400 else "error"
+        return [_cancel(lead, outcome, route, None, extra, common)]
+    if group.kind == "access" and access is not None:
         return [
             make_row(
-                ts,
+                lead.ts,
+                "runner",
+                "log",
+                endpoint=route,
+                status=access["status"],
+                message=lead.message,
+                extra=extra,
+                **common,
+            )
+        ]
+    if parsed is not None:
+        extra["traceback"] = "\n".join(r.message for r in group.records)
+        return [
+            make_row(
+                lead.ts,
                 "runner",
                 "log",
                 endpoint=endpoint,
@@ -137,8 +183,34 @@ def _map_record(record: dict[str, Any], line_no: int, ts: Any, naive: bool) -> l
             )
         ]
     return [
-        make_row(ts, "runner", "log", endpoint=endpoint, message=message, extra=extra, **common)
+        make_row(
+            lead.ts, "runner", "log", endpoint=endpoint, message=lead.message, extra=extra, **common
+        )
     ]
+
+
+def _cancel(
+    lead: Record,
+    outcome: str,
+    route: str | None,
+    parsed: ParsedTraceback | None,
+    extra: dict[str, Any],
+    common: dict[str, Any],
+) -> Row:
+    """``cancel.received`` on ``<endpoint>/cancel``: its endpoint is the cancelled one."""
+    endpoint = route.rstrip("/")[: -len("/cancel")] if route else None
+    return make_row(
+        lead.ts,
+        "runner",
+        "cancel.received",
+        outcome=outcome,
+        endpoint=endpoint or None,
+        exc_type=parsed.exc_type if parsed else None,
+        message=parsed.message if parsed else lead.message,
+        status=(extra.get("access") or {}).get("status"),
+        extra=extra,
+        **common,
+    )
 
 
 _TIMEOUT_TYPE = re.compile(r"Timeout", re.IGNORECASE)

@@ -31,21 +31,33 @@ from analyzer.importers.formats.base import (
 )
 
 NAME = "fal_runners"
+MAX_UPTIME_S = 10 * 365 * 86400.0  # ten years: anything longer is not an uptime
 _TIME_KEYS = ("timestamp", "listed_at", "created_at", "as_of")
 
 
 def sniff(head: str) -> bool:
-    """A ``runners`` list whose entries have a ``runner_id``."""
-    return '"runners"' in head and '"runner_id"' in head
+    """A ``runners`` list whose entries have a ``runner_id`` (the CLI), or REST listing items
+    with ``runner_id`` and ``started_at`` / ``application``."""
+    if '"runner_id"' not in head:
+        return False
+    return '"runners"' in head or ('"started_at"' in head and '"request_id"' not in head)
 
 
 def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
-    """Map every runner of every snapshot in the file."""
+    """Map every runner of every snapshot (CLI) or page (REST listing) in the file."""
     for item in iter_json_values("".join(lines)):
         if isinstance(item, Rejected):
             yield item
             continue
         line_no, doc = item
+        if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+            for runner in doc["items"]:
+                yield from _map_rest(runner, line_no)
+            continue
+        if isinstance(doc, list):
+            for runner in doc:
+                yield from _map_rest(runner, line_no)
+            continue
         if not isinstance(doc, dict) or not isinstance(doc.get("runners"), list):
             yield Rejected(line_no, compact(doc), 'not a runner listing ({"runners": [...]})')
             continue
@@ -56,6 +68,67 @@ def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
             continue
         for runner in doc["runners"]:
             yield from _map_runner(runner, line_no, snapshot, raw, source)
+
+
+_ENDED_STATES = {"terminated", "dead", "failed", "failure", "stopped", "finished"}
+
+
+def _map_rest(runner: Any, line_no: int) -> Iterator[Item]:
+    """One runner of the REST listing: ``runner.started`` at ``started_at``; for a runner in an
+    ended state (``terminated``, ``dead``, ``failed``...), ``runner.stopped`` at
+    ``finished_at`` with the state as its reason (inferred: the listing does not say why)."""
+    if not isinstance(runner, dict) or as_str(runner.get("runner_id")) is None:
+        yield Rejected(line_no, compact(runner), "runner without runner_id")
+        return
+    try:
+        started = parse_ts(runner["started_at"]) if runner.get("started_at") else None
+        finished = parse_ts(runner["finished_at"]) if runner.get("finished_at") else None
+    except TimestampError as exc:
+        yield Rejected(line_no, compact(runner), str(exc))
+        return
+    state = (as_str(runner.get("state")) or "").lower() or None
+    keep = ("runner_id", "application", "alias", "machine_type", "started_at", "finished_at")
+    common: dict[str, Any] = {
+        "line_no": line_no,
+        "runner_id": as_str(runner.get("runner_id")),
+        "app": as_str(runner.get("application")) or as_str(runner.get("alias")),
+        "machine_type": as_str(runner.get("machine_type")),
+        "extra": {k: v for k, v in runner.items() if k not in keep} or None,
+    }
+    if started is None and finished is None:
+        yield Rejected(line_no, compact(runner), "runner without started_at or finished_at")
+        return
+    if started is not None:
+        yield make_row(
+            started[0],
+            "runner",
+            "runner.started",
+            ts_raw=str(runner["started_at"]),
+            ts_naive=started[1],
+            **common,
+        )
+    if finished is not None and state in _ENDED_STATES:
+        yield make_row(
+            finished[0],
+            "runner",
+            "runner.stopped",
+            ts_raw=str(runner["finished_at"]),
+            ts_naive=finished[1],
+            reason=state,
+            inferred=True,
+            **common,
+        )
+    elif finished is None or state is not None:
+        when = finished or started
+        assert when is not None
+        yield make_row(
+            when[0],
+            "runner",
+            "log",
+            level="info",
+            message=f"runner listing: state {state or 'unknown'}",
+            **common,
+        )
 
 
 def _snapshot_time(doc: dict[str, Any], ctx: ParseContext) -> tuple[datetime, str, str]:
@@ -83,7 +156,14 @@ def _map_runner(
         "extra": extra,
     }
     uptime = runner.get("uptime_seconds")
-    if isinstance(uptime, int | float) and not isinstance(uptime, bool) and uptime >= 0:
+    if (
+        isinstance(uptime, int | float)
+        and not isinstance(uptime, bool)
+        and not (0 <= uptime <= MAX_UPTIME_S)
+    ):
+        yield Rejected(line_no, compact(runner), f"uptime_seconds out of range: {uptime!r}")
+        return
+    if isinstance(uptime, int | float) and not isinstance(uptime, bool):
         yield make_row(
             snapshot - timedelta(seconds=float(uptime)),
             "runner",

@@ -23,6 +23,8 @@ from collections.abc import Callable
 
 import duckdb
 
+from analyzer.importers.formats.fal_attribution import attribute_lines
+
 LINK_STATUS_SQL = """
 UPDATE events AS e
 SET status = m.status,
@@ -71,6 +73,7 @@ def link_statuses(con: duckdb.DuckDBPyConnection) -> None:
 
 
 POST_IMPORT: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
+    attribute_lines,
     link_timeouts,
     link_statuses,
 )
