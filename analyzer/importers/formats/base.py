@@ -81,6 +81,8 @@ class TimestampError(ValueError):
 
 
 _FRACTION = re.compile(r"(\.\d+)")
+MIN_UNIX_S = -62135596800.0  # 0001-01-01T00:00:00Z
+MAX_UNIX_S = 253402300799.0  # 9999-12-31T23:59:59Z
 
 
 def parse_ts(value: Any) -> tuple[datetime, bool]:
@@ -92,7 +94,10 @@ def parse_ts(value: Any) -> tuple[datetime, bool]:
     if isinstance(value, bool) or value is None:
         raise TimestampError(f"invalid ts: {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), tz=UTC), False
+        seconds = float(value)
+        if not MIN_UNIX_S <= seconds <= MAX_UNIX_S:  # also NaN; not the OS's "[Errno 75]"
+            raise TimestampError(f"timestamp out of range (Unix seconds 0001..9999): {value!r}")
+        return datetime.fromtimestamp(seconds, tz=UTC), False
     if not isinstance(value, str) or not value.strip():
         raise TimestampError(f"invalid ts: {value!r}")
     text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
@@ -177,14 +182,41 @@ def _iter_spans(text: str) -> Iterator[tuple[int, int, Any] | Rejected]:
     while pos < len(text):
         try:
             value, end = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
             nl = text.find("\n", pos)
             stop = len(text) if nl < 0 else nl
-            yield Rejected(lines.at(pos), text[pos:stop][:2000], "not JSON")
-            pos = _skip_ws(text, stop)
+            yield Rejected(lines.at(pos), text[pos:stop][:2000], reason)
+            # a value too deep to decode is skipped whole; a malformed one up to its line's end
+            pos = _skip_deep(text, pos) if isinstance(exc, RecursionError) else _skip_ws(text, stop)
             continue
         yield pos, end, value
         pos = _skip_ws(text, end)
+
+
+def _skip_deep(text: str, pos: int) -> int:
+    """The offset just past the value starting at ``pos`` (brackets balanced, strings
+    skipped), for a value too deeply nested to decode."""
+    depth, index, in_string, escaped = 0, pos, False, False
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth <= 0:
+                return _skip_ws(text, index + 1)
+        index += 1
+    return len(text)
 
 
 def iter_json_values(text: str) -> Iterator[tuple[int, Any] | Rejected]:
@@ -248,7 +280,7 @@ def iter_records(
         if line.strip():
             try:
                 first = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 first = None
             break
     streaming = isinstance(first, dict) and not any(isinstance(first.get(k), list) for k in keys)
@@ -261,6 +293,9 @@ def iter_records(
             continue
         try:
             record = json.loads(text)
+        except RecursionError:
+            yield Rejected(line_no, text[:2000], "nested too deeply")
+            continue
         except ValueError:
             yield Rejected(line_no, text[:2000], "not JSON")
             continue
