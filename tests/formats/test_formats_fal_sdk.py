@@ -34,7 +34,7 @@ def live() -> dict[str, list[dict[str, Any]]]:
     return harness.record_all()
 
 
-@pytest.mark.timeout(280)
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("scenario", ["cases", "incident"])
 def test_live_sdk_answers_and_prints_what_was_recorded(
     live: dict[str, list[dict[str, Any]]], scenario: str
@@ -126,6 +126,15 @@ def test_incident_in_export_shapes_gives_exactly_the_misuse_it_shows(incident_db
         ("S001", "req-triton"),
         ("R001", "req-triton"),
         ("C002", "req-cancel-late"),
+    }
+    # app names as each export names them (bare in logs and runner listing) become owner/app
+    apps = con.execute("SELECT DISTINCT origin, app FROM events ORDER BY ALL").fetchall()
+    assert {app for _, app in apps} == {"acme/cases", "acme/cancel-demo"}
+    assert {origin for origin, _ in apps} == {
+        "fal_events",
+        "fal_logs",
+        "fal_requests",
+        "fal_runners",
     }
     # the three 503s of req-triton each stopped their runner; the OOM 503 was legitimate
     killed = con.execute(

@@ -72,7 +72,43 @@ def link_statuses(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LINK_STATUS_SQL)
 
 
+NORMALISE_APPS_SQL = """
+UPDATE events AS e
+SET app = m.full_name,
+    extra = json_merge_patch(coalesce(e.extra, '{}'::JSON), json_object('app_as_exported', e.app))
+FROM (
+    SELECT split_part(app, '/', 2) AS bare, min(app) AS full_name
+    FROM events
+    WHERE starts_with(origin, 'fal_') AND app LIKE '%/%'
+    GROUP BY 1 HAVING count(DISTINCT app) = 1
+) AS m
+WHERE starts_with(e.origin, 'fal_') AND e.app = m.bare
+"""
+
+
+RUNNER_APPS_SQL = """
+UPDATE events AS e
+SET app = m.app
+FROM (
+    SELECT runner_id, min(app) AS app FROM events
+    WHERE starts_with(origin, 'fal_') AND runner_id IS NOT NULL AND app IS NOT NULL
+    GROUP BY 1 HAVING count(DISTINCT app) = 1
+) AS m
+WHERE starts_with(e.origin, 'fal_') AND e.app IS NULL AND e.runner_id = m.runner_id
+"""
+
+
+def normalise_apps(con: duckdb.DuckDBPyConnection) -> None:
+    """App names as ``owner/app`` wherever any platform export names the owner: the logs and
+    the runner listings name the bare app (or its alias), the request listing ``owner/app``.
+    A bare name two owners share is left as it is (``extra.app_as_exported`` keeps the name
+    the export used). An event without an app (app events) takes its runner's app."""
+    con.execute(NORMALISE_APPS_SQL)
+    con.execute(RUNNER_APPS_SQL)
+
+
 POST_IMPORT: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
+    normalise_apps,
     attribute_lines,
     link_timeouts,
     link_statuses,

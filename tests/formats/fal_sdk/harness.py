@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
-START_TIMEOUT_S = 90.0
+SEEDS = HERE.parents[1] / "lint" / "seeds"
+START_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 20.0
 CALL_TIMEOUT_S = 60.0
 QUIET_S = 0.3
@@ -58,7 +59,7 @@ def neutral(text: str) -> str:
     if text.startswith(PACKAGES):
         kept = [p for p in text[len(PACKAGES) :].split(", ") if p.startswith(KEPT_PACKAGES)]
         return PACKAGES + ", ".join(sorted(kept))
-    text = text.replace(str(HERE) + "/", "/app/")
+    text = text.replace(str(HERE) + "/", "/app/").replace(str(SEEDS) + "/", "/app/")
     return SITE.sub(PLATFORM_SITE, text)
 
 

@@ -15,6 +15,9 @@ from typing import Any
 
 import uvicorn
 
+SEEDS = Path(__file__).resolve().parents[2] / "lint" / "seeds"
+"""The platform docs' examples, verbatim (seed 000's cancellation app is served from there)."""
+
 
 def _loopback_only() -> None:
     original = uvicorn.Config.__init__
@@ -30,6 +33,7 @@ def main(argv: list[str]) -> int:
     target, port, metrics_port = argv
     module_name, class_name = target.split(":")
     sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(SEEDS))
     _loopback_only()
     app_class = getattr(importlib.import_module(module_name), class_name)
     app = app_class(_allow_init=True)

@@ -23,7 +23,7 @@ from typing import Any
 from harness import Recorder, Runner, label_lines
 
 CASE_APP = "case_app:CaseApp"
-CANCEL_APP = "seed000_app:MyApp"
+CANCEL_APP = "seed000_cancellation:MyApp"
 CASES = (
     "ok",
     "prints",

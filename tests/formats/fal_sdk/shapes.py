@@ -22,7 +22,7 @@ from typing import Any
 
 EPOCH = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 OWNER = "acme"
-APPS = {"case_app:CaseApp": "cases", "seed000_app:MyApp": "cancel-demo"}
+APPS = {"case_app:CaseApp": "cases", "seed000_cancellation:MyApp": "cancel-demo"}
 QUEUE_S = 0.05  # the caller's send, before the first dispatch
 PAGE = 40
 
