@@ -6,13 +6,18 @@ importing the export shows what a user of the platform's own data can (and canno
 - ``requests.json``: the request listing by endpoint, pages ``{"items", "next_cursor",
   "has_more"}``, one item per attempt (``runner_id``, ``sent_at`` = when the caller sent it,
   ``started_at`` = dispatch, ``ended_at`` = answer, ``status_code``, ``duration``);
-- ``logs.json``: logs-history pages, newest first, naive UTC ``timestamp`` and ``labels``
-  (``fal_job_id``, ``fal_request_id``, ``fal_endpoint``); a ``handler.error`` becomes the SDK's
-  ``{"traceback": ...}`` line (exception line first, frames reversed), a cancel the app could
-  not honour a traceback on ``<endpoint>/cancel``, ``log`` lines stay log lines;
+- ``logs.json``: logs-history pages, newest first, naive UTC ``timestamp``, the level the
+  platform infers from the text, ``app`` as the logs name it (without the owner) and ``labels``
+  (``fal_job_id``; ``fal_request_id``/``fal_endpoint`` only while the SDK has them set). As a
+  real runner prints it (tests/formats/fal_sdk): a ``handler.error`` is the SDK's
+  ``{"traceback": ...}`` line, the access line of its answer and uvicorn's error block, all
+  WITHOUT a request id; an answered call is an access line; a cancel the app could not honour a
+  traceback and a 500 access line on ``<endpoint>/cancel``, a cancel that worked its 200 access
+  line; a failed ``setup()`` uvicorn's startup traceback; ``log`` lines stay log lines;
 - ``app-events.json``: app events (``runner_started``, ``runner_setup``,
   ``runner_startup_failure``, ``runner_stopping``, ``runner_finished``);
-- ``runners.json``: the runner listing at the end of the window (runners still alive).
+- ``runners.json``: the runner listing at the end of the window (runners still alive; the
+  ``alias`` is the app without its owner).
 
 All times are on the platform's (gateway's) clock: runner-side times are shifted by each
 runner's clock offset estimated from dispatch / handler-start pairs, as an export stamped by
@@ -217,14 +222,65 @@ def _request_items(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
-def _labels(e: dict[str, Any], endpoint: str | None = None) -> dict[str, Any]:
+def _labels(e: dict[str, Any], endpoint: str | None = None, *, request: bool = True) -> dict:
+    """The labels the platform attaches: always the runner; the request id and endpoint only
+    while the SDK has them set (``request=False``: cleared, as for a failed request's lines)."""
     labels = {
         "fal_job_id": e.get("runner_id"),
-        "fal_request_id": e.get("request_id"),
-        "fal_endpoint": endpoint if endpoint is not None else e.get("endpoint"),
+        "fal_request_id": e.get("request_id") if request else None,
+        "fal_endpoint": (endpoint if endpoint is not None else e.get("endpoint"))
+        if request
+        else None,
         "isolate_source": "USER",
     }
     return {k: v for k, v in labels.items() if v is not None}
+
+
+PHRASES = {200: "OK", 422: "Unprocessable Entity", 429: "Too Many Requests", 499: ""}
+PHRASES.update({500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"})
+PHRASES.update({504: "Gateway Timeout", 400: "Bad Request", 404: "Not Found"})
+CANCEL_FAILURES = {
+    "no_task": ("ValueError", "No task to cancel"),
+    "already_done": ("ValueError", "Task is already done"),
+    "error": ("RuntimeError", "cancel failed"),
+}
+
+
+def access_line(path: str, status: int, client: int) -> str:
+    """uvicorn's access line for one answered call (499 has no phrase)."""
+    phrase = PHRASES.get(status, "")
+    return f'INFO:     10.0.{client // 250 % 250}.{client % 250 + 1}:{40000 + client % 20000} - "POST {path} HTTP/1.1" {status} {phrase}'
+
+
+def error_block(exc_type: str, message: str, endpoint: str) -> list[str]:
+    """uvicorn's copy of an unhandled exception: one log record per line, normal order."""
+    func = endpoint.strip("/").replace("/", "_") or "handler"
+    return [
+        "ERROR:    Exception in ASGI application",
+        "Traceback (most recent call last):",
+        '  File "/usr/local/lib/python3.11/site-packages/uvicorn/protocols/http/h11_impl.py", '
+        "line 407, in run_asgi",
+        "    result = await app(  # type: ignore[func-returns-value]",
+        f'  File "/app/main.py", line 41, in {func}',
+        "    result = await self.pipeline.run(payload)",
+        f"{exc_type}: {message}" if message else exc_type,
+    ]
+
+
+def level_of(text: str) -> str:
+    """The level the platform infers from a line's text."""
+    if text.startswith("Traceback (most recent call last):"):
+        return "TRACE"
+    if text.startswith("ERROR:"):
+        return "ERROR"
+    if text.startswith("[debug]"):
+        return "DEBUG"
+    return "INFO"
+
+
+def _bare(app: Any) -> Any:
+    """The app as the logs and the runner listing name it: without its owner."""
+    return app.split("/", 1)[-1] if isinstance(app, str) else app
 
 
 def _log_items(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -234,42 +290,56 @@ def _log_items(evs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for e in evs
         if e.get("event") == "request.received" and e.get("request_id")
     }
+    calls = 0
+
+    def add(e: dict[str, Any], offset_s: float, text: str, labels: dict[str, Any]) -> None:
+        ts = _iso(_epoch(e["ts"]) + offset_s, naive=True)
+        base = {"timestamp": ts, "app": _bare(e.get("app")), "revision": "rev-1"}
+        logs.append(dict(base, level=level_of(text), message=text, labels=labels))
+
+    def failure(e: dict[str, Any], exc: str, text: str, path: str, status: int) -> None:
+        nonlocal calls
+        calls += 1
+        bare = _labels(e, request=False)
+        add(e, 0.0, traceback_message(exc, text, path), bare)
+        add(e, 0.001, access_line(path, status, calls), bare)
+        for line in error_block(exc, text, path):
+            add(e, 0.002, line, bare)
+
     for e in evs:
         if e.get("source") != "runner":
             continue
-        name, ts = e["event"], _iso(_epoch(e["ts"]), naive=True)
+        name = e["event"]
         endpoint = e.get("endpoint") or endpoints.get(str(e.get("request_id"))) or "/"
-        base = {"timestamp": ts, "app": e.get("app"), "revision": "rev-1"}
         if name == "handler.error":
-            message = traceback_message(
-                str(e.get("exc_type") or "Exception"), str(e.get("message") or ""), endpoint
-            )
-            logs.append(dict(base, level="ERROR", message=message, labels=_labels(e, endpoint)))
-        elif name == "cancel.received" and e.get("outcome") in ("no_task", "error"):
-            text = "No task to cancel" if e["outcome"] == "no_task" else "cancel failed"
-            exc = "ValueError" if e["outcome"] == "no_task" else "RuntimeError"
-            logs.append(
-                dict(
-                    base,
-                    level="ERROR",
-                    message=traceback_message(exc, text, endpoint + "/cancel"),
-                    labels=_labels(e, endpoint.rstrip("/") + "/cancel"),
-                )
-            )
+            exc, text = str(e.get("exc_type") or "Exception"), str(e.get("message") or "")
+            failure(e, exc, text, endpoint, int(e.get("status") or 500))
+        elif name in ("handler.finished", "handler.cancelled"):
+            calls += 1
+            status = 499 if name == "handler.cancelled" else int(e.get("status") or 200)
+            add(e, 0.0, access_line(endpoint, status, calls), _labels(e, endpoint))
+        elif name == "cancel.received" and e.get("outcome") in CANCEL_FAILURES:
+            exc, text = CANCEL_FAILURES[str(e["outcome"])]
+            failure(e, exc, text, endpoint.rstrip("/") + "/cancel", 500)
+        elif name == "cancel.received":
+            calls += 1
+            path = endpoint.rstrip("/") + "/cancel"
+            add(e, 0.0, access_line(path, 200, calls), _labels(e, path))
         elif name == "runner.setup_failed":
-            message = traceback_message(
-                str(e.get("exc_type") or "Exception"), str(e.get("message") or ""), "setup"
-            )
-            logs.append(dict(base, level="ERROR", message=message, labels=_labels(e, "")))
+            exc, text = str(e.get("exc_type") or "Exception"), str(e.get("message") or "")
+            lines = [
+                "ERROR:    Traceback (most recent call last):",
+                '  File "/app/main.py", line 12, in setup',
+                "    self.model = load_model()",
+                f"{exc}: {text}" if text else exc,
+                "",
+                "ERROR:    Application startup failed. Exiting.",
+            ]
+            for line in lines:
+                add(e, 0.0, line, _labels(e, request=False))
         elif name == "log":
-            logs.append(
-                dict(
-                    base,
-                    level=str(e.get("level") or "info").upper(),
-                    message=str(e.get("message") or ""),
-                    labels=_labels(e),
-                )
-            )
+            text = str(e.get("message") or "")
+            add(e, 0.0, text, _labels(e))
     return logs
 
 
@@ -323,7 +393,7 @@ def _runner_listing(evs: list[dict[str, Any]]) -> dict[str, Any]:
             ended.add(str(rid))
     runners = [
         {
-            "alias": e.get("app"),
+            "alias": _bare(e.get("app")),
             "machine_type": e.get("machine_type"),
             "runner_id": rid,
             "in_flight_requests": 0,

@@ -41,6 +41,25 @@ def _codes(keys: Keys, codes: tuple[str, ...]) -> Keys:
     return {k for k in keys if k[0] in codes}
 
 
+AMBIGUOUS_SQL = """
+SELECT DISTINCT a.request_id
+FROM events l JOIN attempts a
+  ON a.runner_id = l.runner_id
+ AND l.ts BETWEEN a.dispatched_at AND coalesce(a.answered_at, a.handler_ended_at, l.ts)
+WHERE l.origin = 'fal_logs' AND l.extra->>'attribution' = 'several requests in flight'
+  AND l.extra->>'kind' <> 'log'
+"""
+"""Requests whose runner printed a traceback (or cancel) while several requests were in flight
+on it: the export cannot say whose it was, so it is left unattributed and its evidence lost."""
+
+
+def _agree_but_for_ambiguous(found: Keys, truth: Keys, con: duckdb.DuckDBPyConnection) -> None:
+    ambiguous = {r[0] for r in con.execute(AMBIGUOUS_SQL).fetchall()}
+    differ = _codes(found, AGREE) ^ _codes(truth, AGREE)
+    assert {subject for _, subject in differ} <= ambiguous, differ
+    assert len(differ) <= len(ambiguous)
+
+
 def _truth() -> Keys:
     out: Keys = set()
     for line in (NATIVE / "_ground_truth.jsonl").read_text().splitlines():
@@ -64,6 +83,8 @@ def export_db(
         "fal_runners",
     ]
     assert summary.rejected == 0
+    # the export's lines are what a real runner prints: its tracebacks carry no request id
+    assert summary.attribution["runner_time"] > 0
     found = {(f.code, f.request_id or f.app or "") for f in analyze(con).findings}
     yield found, con
     con.close()
@@ -72,10 +93,12 @@ def export_db(
 def test_findings_agree_where_the_export_carries_the_evidence(
     export_db: tuple[Keys, duckdb.DuckDBPyConnection],
 ) -> None:
-    export, _ = export_db
+    export, con = export_db
     truth = _truth()
     assert {c for c, _ in _codes(truth, AGREE)} >= {"S001", "R001", "R004", "C002"}
-    assert _codes(export, AGREE) == _codes(truth, AGREE)
+    _agree_but_for_ambiguous(export, truth, con)
+    # most of the evidence survives: the platform's unlabelled tracebacks are attributed
+    assert len(_codes(export, AGREE) & _codes(truth, AGREE)) >= 0.9 * len(_codes(truth, AGREE))
 
 
 def test_no_s001_for_out_of_memory_503s(
@@ -121,10 +144,10 @@ def test_simulate_writes_the_export_and_it_agrees(tmp_path: Path) -> None:
     con = connect(tmp_path / "x.duckdb")
     import_paths(con, [export])
     found = {(f.code, f.request_id or f.app or "") for f in analyze(con).findings}
-    con.close()
     truth: Keys = set()
     for line in (native / "_ground_truth.jsonl").read_text().splitlines():
         row = json.loads(line)
         truth.add((row["code"], row["request_id"] if row["code"] != "L001" else row["app"]))
     assert _codes(truth, AGREE)
-    assert _codes(found, AGREE) == _codes(truth, AGREE)
+    _agree_but_for_ambiguous(found, truth, con)
+    con.close()

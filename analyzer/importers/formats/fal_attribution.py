@@ -12,8 +12,8 @@ or none, the line is left unattributed with its reason in ``extra.attribution``:
 - ``runner_time``: attributed here (``request_id``, ``attempt`` set; a traceback becomes its
   ``handler.error``, a failed cancel its ``cancel.received``);
 - ``several requests in flight``, ``no request in flight``, ``runner not in the request
-  listing``, ``no runner id``: unattributed; a traceback or cancel stays a ``log`` row
-  (``extra.kind`` keeps what it would be).
+  listing``, ``no runner id``: unattributed; a traceback, a cancel or the upstream work a
+  timeout traceback implies stays a ``log`` row (``extra.kind`` keeps what it would be).
 
 Run after every import (the listing may come after the logs); idempotent.
 """
@@ -75,7 +75,8 @@ UPDATE events AS e
 SET request_id = v.pick.request_id,
     attempt = v.pick.attempt,
     endpoint = coalesce(e.endpoint, v.pick.endpoint),
-    event = CASE WHEN v.pick IS NOT NULL OR v.kind NOT IN ('handler.error', 'cancel.received')
+    event = CASE WHEN v.pick IS NOT NULL OR v.kind NOT IN
+                      ('handler.error', 'cancel.received', 'child.started', 'child.finished')
                  THEN v.kind ELSE 'log' END,
     extra = json_merge_patch(e.extra, json_object('attribution', v.reason))
 FROM v

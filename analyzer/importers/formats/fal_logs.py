@@ -132,7 +132,7 @@ def _map_group(group: Group, version: str | None) -> list[Row]:
     if group.kind == "traceback" and parsed is not None:
         extra["traceback"] = parsed.text
         if is_cancel:
-            outcome = "no_task" if "no task to cancel" in parsed.message.lower() else "error"
+            outcome = _cancel_outcome(parsed.message)
             return [_cancel(lead, outcome, route, parsed, extra, common)]
         status = access["status"] if access else sdk_mapping(version).status(parsed.message)
         extra["status_from"] = "access_line" if access else "sdk_mapping"
@@ -149,8 +149,6 @@ def _map_group(group: Group, version: str | None) -> list[Row]:
             extra=extra,
             **common,
         )
-        if request_id is None:
-            return [error]
         return [*_timed_out_upstream(parsed.exc_type, lead.ts, route, common), error]
     if group.kind == "access" and access is not None and is_cancel:
         outcome = "cancelled" if access["status"] < 400 else "error"
@@ -189,6 +187,14 @@ def _map_group(group: Group, version: str | None) -> list[Row]:
     ]
 
 
+def _cancel_outcome(message: str) -> str:
+    """Seed 000's cancel route: "No task to cancel" / "Task is already done", else error."""
+    text = message.lower()
+    if "no task to cancel" in text:
+        return "no_task"
+    return "already_done" if "already done" in text else "error"
+
+
 def _cancel(
     lead: Record,
     outcome: str,
@@ -225,7 +231,7 @@ def _timed_out_upstream(
     if not _TIMEOUT_TYPE.search(exc_type):
         return []
     child = {
-        "child_id": f"{common['request_id']}:{common['runner_id']}:{common['line_no']}",
+        "child_id": f"{common['runner_id']}:{common['line_no']}:upstream",
         "kind": "upstream",
         "name": exc_type,
         "endpoint": endpoint,

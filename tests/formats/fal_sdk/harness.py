@@ -37,7 +37,7 @@ START_TIMEOUT_S = 240.0
 STOP_TIMEOUT_S = 20.0
 CALL_TIMEOUT_S = 60.0
 QUIET_S = 0.3
-SETTLE_MAX_S = 5.0
+SETTLE_MAX_S = 15.0
 ANSWER_HEADERS = ("x-fal-stop-runner", "x-fal-needs-retry", "x-fal-billable-units")
 SITE = re.compile(r"/\S*?/site-packages/")
 PLATFORM_SITE = "/usr/local/lib/python3.11/site-packages/"
@@ -90,6 +90,8 @@ class Runner:
         self.port, self.metrics_port = free_port(), free_port()
         self.ready = threading.Event()
         self.last_line = time.monotonic()
+        self.tracebacks = 0  # the SDK's {"traceback"} lines seen
+        self.error_blocks = 0  # uvicorn's "Exception in ASGI application" blocks seen
         self.info = rec.add({"kind": "runner", "runner_id": runner_id, "app": target})
         self.proc = subprocess.Popen(
             [
@@ -145,6 +147,8 @@ class Runner:
         arrives after the answer): the next call then cannot take its lines."""
         start = time.monotonic()
         deadline = start + SETTLE_MAX_S
+        while self.error_blocks < self.tracebacks and time.monotonic() < deadline:
+            time.sleep(quiet_s / 4)  # uvicorn's copy of the traceback comes after the answer
         while time.monotonic() - max(self.last_line, start) < quiet_s:
             if time.monotonic() > deadline:
                 break
