@@ -11,7 +11,11 @@ from typing import Any
 
 from pydantic import Field
 
+from analyzer.importers.formats.tracebacks import LATEST
 from analyzer.rules.base import Rule, RuleOptions
+
+SDK_MARKERS = "(" + "|".join(LATEST.gpu_markers) + ")"
+"""The SDK's GPU marker words (the one mapping, analyzer/importers/formats/tracebacks.py)."""
 
 # The columns every attempt-level hit shares (``a`` = attempts).
 ATTEMPT_HIT = """
@@ -76,10 +80,13 @@ class S001(Rule):
         return (
             f"""
             SELECT {ATTEMPT_HIT},
-              format('attempt {{}} answered 503 for an ordinary error ({{}}); runner {{}} {{}}',
+              format('attempt {{}} answered 503 for an ordinary error ({{}}); runner {{}} {{}}{{}}',
                      a.attempt, {EXC_TEXT}, coalesce(a.runner_id, '?'),
                      CASE WHEN a.runner_terminated THEN 'was terminated'
-                          ELSE 'would be terminated by policy' END) AS message,
+                          ELSE 'would be terminated by policy' END,
+                     coalesce(' (the SDK answers 503 for any message mentioning "'
+                              || nullif(regexp_extract(lower(a.exc_message), ?), '') || '")',
+                              '')) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
               {KILLED},
               coalesce(a.gpu_seconds_wasted, 0) AS gpu_seconds,
@@ -89,7 +96,7 @@ class S001(Rule):
               AND a.stop_runner IS DISTINCT FROM false
               AND (a.runner_terminated OR coalesce(a.expected_runner_impact = 'terminated', true))
             """,
-            [options.legitimate_classes or ["gpu_fault"]],
+            [SDK_MARKERS, options.legitimate_classes or ["gpu_fault"]],
         )
 
 

@@ -185,3 +185,51 @@ def test_unlabelled_lines_are_attributed_by_runner_and_time(incident_db: Any) ->
             assert summary.attribution["joined"] == joined
             assert sum(v for k, v in summary.attribution.items() if k != "joined") == events
         assert f.rejected == 0
+
+
+def test_every_mapping_case_reads_back_from_its_export(tmp_path: Path) -> None:
+    """The cases' export (every row of the SDK's mapping) imported: each unhandled exception is
+    one handler.error attributed to its call, with the exception and the status the SDK gave."""
+    from analyzer.importers import import_paths
+    from analyzer.store import connect
+
+    con = connect(tmp_path / "cases.duckdb")
+    summary = import_paths(con, [harness.FIXTURES / "cases"])
+    assert summary.rejected == 0
+    timeline = recorded("cases")
+    raised = {
+        json.loads(r["text"])["traceback"].splitlines()[0] for r in timeline
+        if r["kind"] == "line" and r["text"].startswith('{"traceback"')
+    }  # fmt: skip
+    calls = {
+        r["request_id"]: r["status"]
+        for r in timeline
+        if r["kind"] == "call" and r["path"] == "/predict"
+    }
+    errors = con.execute(
+        "SELECT request_id, exc_type || ': ' || message, status, extra->>'attribution' "
+        "FROM events WHERE event = 'handler.error' ORDER BY ts"
+    ).fetchall()
+    assert {e[1] for e in errors} == raised - {"ValueError: No task to cancel"}
+    for request_id, _, status, how in errors:
+        assert (status, how) == (calls[request_id], "runner_time"), request_id
+    # handled exceptions print no traceback: their evidence is the access line's status
+    access = dict(
+        con.execute(
+            "SELECT request_id, status FROM events WHERE origin = 'fal_logs' AND event = 'log' "
+            "AND extra->>'access' IS NOT NULL AND request_id LIKE 'case-%'"
+        ).fetchall()
+    )
+    for case in ("app_exception", "field_exception", "validation", "gpu_exception", "cancelled"):
+        assert access[f"case-{case}"] == calls[f"case-{case}"], case
+    cancels = con.execute(
+        "SELECT request_id, outcome FROM events WHERE event = 'cancel.received' ORDER BY ts"
+    ).fetchall()
+    assert cancels == [("cancel-known", "cancelled")]
+    # the cancels for an unknown and for a finished request: no request in flight on the runner
+    failed = con.execute(
+        "SELECT event, exc_type || ': ' || message, extra->>'attribution' FROM events "
+        "WHERE extra->>'kind' = 'cancel.received' AND request_id IS NULL"
+    ).fetchall()
+    assert failed == [("log", "ValueError: No task to cancel", "no request in flight")] * 2
+    con.close()

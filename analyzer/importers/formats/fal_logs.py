@@ -6,12 +6,16 @@
   fal_request_id, fal_endpoint, fal_app_name, ...`` at the top level.
 
 ``fal_job_id`` is the runner id, ``fal_request_id`` the request id. A timestamp without an
-offset is UTC (``ts_naive``). A message that is itself JSON ``{"traceback": "..."}`` becomes
-``handler.error`` with the exception type and message parsed from it and the status the SDK
-would answer (503 for a GPU-looking message, else 500; replaced by the status of the
-matching request-listing row when both are imported, see :func:`fill_statuses`). A traceback
-on the ``<endpoint>/cancel`` route becomes ``cancel.received`` with outcome ``no_task`` ("No
-task to cancel") or ``error``. Every other line is a ``log`` event.
+offset is UTC (``ts_naive``). The records are put in time order per runner and joined where a
+real runner prints one event over several records (:mod:`.fal_lines`): the SDK's
+``{"traceback": "..."}`` line with the access line of its answer and uvicorn's error block
+become one ``handler.error`` (status from the access line, else the SDK's mapping for the
+runner's SDK version, :mod:`.tracebacks`; replaced by the listing's status when both are
+imported, :mod:`.link`), or one ``cancel.received`` on ``<endpoint>/cancel`` (outcome
+``no_task`` / ``already_done`` / ``error``; a 200 access line there is ``cancelled``). Other
+access lines are ``log`` rows with their status and path; everything else is a ``log`` row.
+A row without a request id (the SDK clears it before printing a failed request's lines) is
+marked ``extra.unlabelled`` and attributed later by runner and time (:mod:`.fal_attribution`).
 """
 
 from __future__ import annotations
