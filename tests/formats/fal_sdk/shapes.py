@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from analyzer.simulate.export_writer import level_of  # the level the platform infers
+
 EPOCH = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 OWNER = "acme"
 APPS = {"case_app:CaseApp": "cases", "seed000_cancellation:MyApp": "cancel-demo"}
@@ -34,17 +36,6 @@ def _at(t: float) -> datetime:
 def _iso(t: float, naive: bool = False) -> str:
     text = _at(t).isoformat(timespec="microseconds")
     return text.replace("+00:00", "" if naive else "Z")
-
-
-def level_of(text: str) -> str:
-    """The level the platform infers from a line's text (never the line's severity)."""
-    if text.startswith("Traceback (most recent call last):"):
-        return "TRACE"
-    if text.startswith("ERROR:"):
-        return "ERROR"
-    if text.startswith("[debug]"):
-        return "DEBUG"
-    return "INFO"
 
 
 def _pages(items: list[dict[str, Any]], cursor_key: str, cursor: Any) -> str:
