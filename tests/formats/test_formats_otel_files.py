@@ -37,6 +37,17 @@ def _files(tmp_path: Path) -> list[Path]:
         tmp_path / "spans.1.jsonl",
         traces([root, span(CALL, ROOT, name="GET", kind=CLIENT, start_s=0.1, end_s=1.0)]),
     )
+
+    def logs(span_id: str, text: str) -> dict[str, object]:
+        record = {
+            "timeUnixNano": str(T0 + 300_000_000),
+            "severityText": "INFO",
+            "body": {"stringValue": text},
+            "traceId": TRACE,
+            "spanId": span_id,
+        }
+        return {"resourceLogs": [{"resource": {}, "scopeLogs": [{"logRecords": [record]}]}]}
+
     second = write_lines(
         tmp_path / "spans.2.jsonl",
         traces([span(LEAK, ROOT, name="encode-preview", start_s=0.5, end_s=7.0), root]),
@@ -45,19 +56,10 @@ def _files(tmp_path: Path) -> list[Path]:
             service="embedder",
             runner="embed-1",
         ),
+        logs(DOWN, "embedding"),  # its span looks like a request root until spans.1 comes
     )
-    record = {
-        "timeUnixNano": str(T0 + 300_000_000),
-        "severityText": "INFO",
-        "body": {"stringValue": "step 1"},
-        "traceId": TRACE,
-        "spanId": LEAK,
-    }
-    logs = write_lines(
-        tmp_path / "logs.jsonl",
-        {"resourceLogs": [{"resource": {}, "scopeLogs": [{"logRecords": [record]}]}]},
-    )
-    return [first, second, logs]
+    logs_file = write_lines(tmp_path / "logs.jsonl", logs(LEAK, "step 1"))
+    return [first, second, logs_file]
 
 
 def _state(con: object) -> tuple[object, ...]:
@@ -90,7 +92,7 @@ def test_parents_request_ids_and_child_work_across_files(
         ("req-x", LEAK, "ok"),
     ]
     logs = con.execute("SELECT request_id FROM events WHERE event = 'log'").fetchall()
-    assert logs == [("req-x",)]
+    assert logs == [("req-x",), ("req-x",)]
     # the same rows whatever the order, and the same as importing everything at once
     once = connect(tmp_path / "once.duckdb")
     import_paths(once, files)

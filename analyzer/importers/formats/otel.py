@@ -444,9 +444,8 @@ def map_logs(logs: list[LogRecord], res: Resolution) -> Iterator[Row]:
         if span is not None:
             root = span if span.key in res.roots else res.owners.get(span.key)
         root = root or by_trace.get(record.trace_id or "")
-        request_id = first_value(record.attributes, REQUEST_ID_KEYS) or (
-            (request_id_of(root) or root.trace_id) if root else None
-        )
+        own = first_value(record.attributes, REQUEST_ID_KEYS)
+        request_id = own or ((request_id_of(root) or root.trace_id) if root else None)
         yield make_row(
             record.ts,
             "runner",
@@ -463,6 +462,7 @@ def map_logs(logs: list[LogRecord], res: Resolution) -> Iterator[Row]:
                 "trace_id": record.trace_id,
                 "span_id": record.span_id,
                 "otel_role": "log_record",
+                "request_id_from": "attributes" if own else None,
                 "attributes": record.attributes or None,
             },
         )

@@ -16,7 +16,8 @@ over all imported spans of those traces (any file, any import):
    - child work takes its (new) root's request, runner, app and endpoint;
    - a span that was "outside any request" and now has a root becomes child work: its ``log``
      row becomes ``child.started`` and its end row is added (from ``extra.span_end``);
-   - log records without a request id take their span's (or their trace's) request.
+   - log records take their span's (or their trace's) request, unless their own attributes
+     name one.
 
 Every step is one statement over whole tables (no loop per span); rows keep their file and
 line. Traces the new file did not touch are not visited (incremental).
@@ -181,8 +182,8 @@ FROM (
                     arg_min(r.request_id, r.event_id)) AS request_id
     FROM (SELECT event_id, extra->>'trace_id' AS trace_id, extra->>'span_id' AS span_id
           FROM events JOIN _otel_traces t ON t.trace_id = events.extra->>'trace_id'
-          WHERE origin = 'otel' AND event = 'log' AND request_id IS NULL
-            AND extra->>'otel_role' = 'log_record') l
+          WHERE origin = 'otel' AND event = 'log' AND extra->>'otel_role' = 'log_record'
+            AND extra->>'request_id_from' IS NULL) l
     JOIN (SELECT extra->>'trace_id' AS trace_id, extra->>'span_id' AS span_id, request_id,
                  event_id
           FROM events JOIN _otel_traces t ON t.trace_id = events.extra->>'trace_id'
@@ -192,6 +193,7 @@ FROM (
     GROUP BY l.event_id
 ) AS m
 WHERE e.event_id = m.event_id AND m.request_id IS NOT NULL
+  AND e.request_id IS DISTINCT FROM m.request_id
 """
 
 _CLEANUP = (
