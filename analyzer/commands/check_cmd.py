@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analyzer.errors import AnalyzerError, DatabaseLockedError, InputNotFoundError
+from analyzer.textsafe import visible
 
 if TYPE_CHECKING:
     from analyzer.analysis import AnalysisResult
@@ -258,7 +259,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     else:
-        sys.stdout.write(text)
+        # log text reaches a terminal: escape sequences and bidi overrides shown, not obeyed
+        sys.stdout.write(visible(text) if args.format in ("text", "github") else text)
     if args.write_baseline:
         return EXIT_OK
     return EXIT_FINDINGS if report.failing else EXIT_OK

@@ -17,6 +17,7 @@ from typing import Any
 from analyzer.log_formats import LOG_FORMAT_NAMES
 from analyzer.progress import Progress
 from analyzer.store import DEFAULT_DB, connect
+from analyzer.textsafe import visible
 
 
 def register(sub: Any) -> None:
@@ -55,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.close()
         con.close()
-    print(summary.render())
+    print(visible(summary.render()))  # file names and reasons come from the logs
     return 0

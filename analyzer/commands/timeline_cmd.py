@@ -15,6 +15,7 @@ from typing import Any
 
 from analyzer.errors import AnalyzerError, InputNotFoundError
 from analyzer.store import DEFAULT_DB, connect
+from analyzer.textsafe import visible
 
 
 class UnknownRequestError(AnalyzerError):
@@ -99,7 +100,7 @@ def _jsonable(value: Any) -> Any:
 
 def _one_line(detail: str | None, limit: int = 240) -> str:
     """Multi-line details (tracebacks) on one line, shortened, so the table stays aligned."""
-    text = " ".join((detail or "").split())
+    text = visible(" ".join((detail or "").split()))  # log text: no escape sequence obeyed
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -123,14 +124,14 @@ def format_text(request_id: str, summary: dict[str, Any], steps: list[dict[str, 
             (
                 ts.strftime("%H:%M:%S.%f")[:-3],
                 f"+{rel:.3f}s",
-                s["lane"],
-                event,
+                visible(s["lane"]),
+                visible(event),
                 _one_line(s["detail"]),
             )
         )
     header = ("time (UTC)", "elapsed", "lane", "event", "detail")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-    lines = [head, ""]
+    lines = [visible(head), ""]
     for r in [header, *rows]:
         lines.append("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4])
     return "\n".join(line.rstrip() for line in lines)

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 from analyzer.report.base import CheckReport, Formatter, display_path
 from analyzer.rules import Finding
+from analyzer.textsafe import xml_text
 
 
 def _failure_text(f: Finding) -> str:
@@ -52,15 +53,16 @@ class JunitFormatter(Formatter):
                 suite,
                 "testcase",
                 classname=f"analyzer.{rule.code}",
-                name=f"{rule.code} {rule.name}",
+                name=xml_text(f"{rule.code} {rule.name}"),
             )
             for f in by_code.get(rule.code, []):
                 fail = ET.SubElement(
                     case,
                     "failure",
                     type=f.severity,
-                    message=f"{f.request_id or f.app or '-'}: {f.message}",
+                    message=xml_text(f"{f.request_id or f.app or '-'}: {f.message}"),
                 )
-                fail.text = _source_failure_text(f) if report.kind == "lint" else _failure_text(f)
+                text = _source_failure_text(f) if report.kind == "lint" else _failure_text(f)
+                fail.text = xml_text(text)  # log text: a \u0001 is not XML
         ET.indent(suites)
         return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

@@ -50,7 +50,7 @@ def render() -> None:
     leaks = data.run(aggregates.leaks_by_endpoint, f)
     right.plotly_chart(figures.leaks_figure(leaks), width="stretch")
     st.subheader("By app and endpoint")
-    st.dataframe(
+    widgets.table(
         leaks,
         hide_index=True,
         column_config={
@@ -88,7 +88,7 @@ def render() -> None:
         "runner_id",
     ]
     table = widgets.timeline_link_column(worst[[c for c in cols if c in worst]])
-    st.dataframe(
+    widgets.table(
         table,
         hide_index=True,
         column_config={

@@ -28,7 +28,11 @@ def _filters(base: Filters) -> Filters:
         "Rule", codes, format_func=rule_label, placeholder="All rules", key="findings_code"
     )
     endpoint = c[2].multiselect(
-        "Endpoint", endpoints, placeholder="All endpoints", key="findings_endpoint"
+        "Endpoint",
+        endpoints,
+        format_func=widgets.visible,
+        placeholder="All endpoints",
+        key="findings_endpoint",
     )
     return Filters(
         app=base.app,
@@ -61,7 +65,7 @@ def _details(item: dict[str, Any]) -> None:
     c[2].metric("GPU time", widgets.seconds(item.get("gpu_seconds")))
     c[3].metric("Cost", widgets.usd(item.get("cost_usd")))
     st.caption("What happened (from the logs):")
-    st.code(str(item.get("message") or ""), language=None, wrap_lines=True)
+    st.code(widgets.visible(item.get("message") or ""), language=None, wrap_lines=True)
     where = [
         ("app", item.get("app")),
         ("endpoint", item.get("endpoint")),
@@ -69,7 +73,11 @@ def _details(item: dict[str, Any]) -> None:
         ("runner", item.get("runner_id")),
         ("when (UTC)", widgets.when(item.get("ts"))),
     ]
-    st.text("   ".join(f"{k}: {v}" for k, v in where if v is not None and not pd.isna(v)))
+    st.text(
+        widgets.visible(
+            "   ".join(f"{k}: {v}" for k, v in where if v is not None and not pd.isna(v))
+        )
+    )
     rid = item.get("request_id")
     if isinstance(rid, str) and rid:
         st.page_link(
@@ -85,7 +93,7 @@ def _details(item: dict[str, Any]) -> None:
     if ev.empty:
         widgets.empty("This finding lists no evidence lines.")
     else:
-        st.dataframe(ev, hide_index=True, column_config=widgets.time_columns_utc(ev))
+        widgets.table(ev, hide_index=True, column_config=widgets.time_columns_utc(ev))
 
 
 def render() -> None:
@@ -107,7 +115,7 @@ def render() -> None:
     shown = widgets.with_rule_labels(table)
     cols = [c for c in widgets.FINDING_COLUMNS if c in shown]
     wanted = _selected_from_url()
-    event = st.dataframe(
+    event = widgets.table(
         shown[cols],
         hide_index=True,
         on_select="rerun",

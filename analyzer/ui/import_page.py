@@ -26,7 +26,11 @@ REJECTED_SQL = "SELECT file, line_no, reason, raw FROM rejected ORDER BY file, l
 def _summary() -> None:
     path = data.current_db()
     st.subheader("What this database holds")
-    st.text(("Bundled sample incident: " if data.is_sample(path) else "Database: ") + path)
+    st.text(
+        widgets.visible(
+            ("Bundled sample incident: " if data.is_sample(path) else "Database: ") + path
+        )
+    )
     imports = data.run(queries.sql, IMPORTS_SQL)
     if imports.empty:
         widgets.empty("Nothing imported yet: upload log files below.")
@@ -36,7 +40,7 @@ def _summary() -> None:
     c[1].metric("Events", f"{int(imports['events'].fillna(0).sum()):,}")
     c[2].metric("Rejected lines", f"{int(imports['rejected'].fillna(0).sum()):,}")
     c[3].metric("Unknown event names", f"{int(imports['unknown_events'].fillna(0).sum()):,}")
-    st.dataframe(imports, hide_index=True, column_config=widgets.time_columns_utc(imports))
+    widgets.table(imports, hide_index=True, column_config=widgets.time_columns_utc(imports))
     rejected = data.run(
         queries.sql,
         REJECTED_SQL,
@@ -48,7 +52,7 @@ def _summary() -> None:
     if rejected.empty:
         st.caption("No line was rejected.")
     else:
-        st.dataframe(
+        widgets.table(
             rejected,
             hide_index=True,
             column_config={"raw": st.column_config.TextColumn("line as read", width="large")},

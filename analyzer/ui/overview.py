@@ -83,7 +83,7 @@ def _kpis(s: dict[str, object]) -> None:
     if reasons:
         why = ", ".join(f"{reason} × {n:,}" for reason, n in reasons.items())
         st.caption("Runners terminated, by reason:")
-        st.text(why)
+        st.text(widgets.visible(why))
 
 
 def _top_findings(f: Filters) -> None:

@@ -39,7 +39,7 @@ def render() -> None:
     if poison.empty:
         st.caption("No poison request in this window.")
     else:
-        st.dataframe(
+        widgets.table(
             widgets.timeline_link_column(poison),
             hide_index=True,
             column_config={
@@ -56,7 +56,7 @@ def render() -> None:
         st.caption("No request was retried in this window.")
         return
     st.caption("Each attempt's answer, in order: an HTTP status or the gateway's error type.")
-    st.dataframe(
+    widgets.table(
         widgets.timeline_link_column(chains),
         hide_index=True,
         column_config={

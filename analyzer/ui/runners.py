@@ -44,7 +44,7 @@ def render() -> None:
         )
     st.plotly_chart(figures.runners_figure(shown, max_runners=GANTT_MAX), width="stretch")
     st.subheader("Cold starts by app")
-    st.dataframe(
+    widgets.table(
         data.run(aggregates.cold_starts_by_app, f),
         hide_index=True,
         column_config={
@@ -58,7 +58,7 @@ def render() -> None:
     if kills.empty:
         st.caption("No runner was killed because of a request's answer in this window.")
     else:
-        st.dataframe(
+        widgets.table(
             widgets.timeline_link_column(kills),
             hide_index=True,
             column_config={
@@ -72,4 +72,4 @@ def render() -> None:
         )
     # a toggle, not an expander: an expander's content is sent even when closed
     if st.toggle(f"Show all {len(runners):,} runners as a table", key="runners_table"):
-        st.dataframe(runners, hide_index=True, column_config=widgets.time_columns_utc(runners))
+        widgets.table(runners, hide_index=True, column_config=widgets.time_columns_utc(runners))

@@ -34,6 +34,7 @@ def _pick() -> str | None:
         "…or pick a request with findings (costliest first)",
         options,
         index=None,
+        format_func=widgets.visible,
         placeholder="choose a request",
         key="timeline_pick",
     )
@@ -63,7 +64,11 @@ def _summary(req: dict[str, Any]) -> None:
         ("received (UTC)", widgets.when(req.get("received_at"))),
         ("caller's deadline", _seconds_or_none(req.get("deadline_s"))),
     ]
-    st.text("   ".join(f"{k}: {v}" for k, v in facts if v is not None and not pd.isna(v)))
+    st.text(
+        widgets.visible(
+            "   ".join(f"{k}: {v}" for k, v in facts if v is not None and not pd.isna(v))
+        )
+    )
 
 
 def _findings(request_id: str) -> None:
@@ -111,12 +116,12 @@ def render() -> None:
     if att.empty:
         st.caption("No attempt was dispatched for this request in the window.")
     else:
-        st.dataframe(att, hide_index=True, column_config=widgets.time_columns_utc(att))
+        widgets.table(att, hide_index=True, column_config=widgets.time_columns_utc(att))
     st.subheader("Events, in causal order")
     if tl.empty:
         st.caption("The replay produced no timeline rows for this request.")
     else:
-        st.dataframe(tl, hide_index=True, column_config=widgets.time_columns_utc(tl))
+        widgets.table(tl, hide_index=True, column_config=widgets.time_columns_utc(tl))
     with st.expander("Raw imported events (clock as logged, file and line)"):
         raw = data.run(queries.raw_events, request_id)
-        st.dataframe(raw, hide_index=True, column_config=widgets.time_columns_utc(raw))
+        widgets.table(raw, hide_index=True, column_config=widgets.time_columns_utc(raw))

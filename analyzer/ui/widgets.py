@@ -1,7 +1,8 @@
 """Shared pieces of the pages: the sidebar filters, KPI formatting, rule labels, links.
 
-Log content (messages, ids, exception text) is always shown as text (dataframes, ``st.text``,
-``st.code``) or escaped before it enters Markdown, never as HTML.
+Log content (messages, ids, exception text) is always shown as text (:func:`table`, ``st.text``,
+``st.code`` through :func:`visible`) or escaped before it enters Markdown (:func:`md`), never as
+HTML; control characters and bidi overrides in it are shown as visible marks.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +18,7 @@ import streamlit as st
 from analyzer.api import aggregates, queries
 from analyzer.api.filters import Filters
 from analyzer.api.rules_info import rule_label
+from analyzer.textsafe import has_unsafe, visible
 from analyzer.ui import data
 
 FILTER_APPS = "flt_apps"
@@ -27,7 +30,26 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~$:])")
 
 def md(text: object) -> str:
     """Escape text (log content, ids) for safe use inside Markdown labels."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    return _MD_SPECIAL.sub(r"\\\1", visible(text))
+
+
+def shown(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with control and bidi characters in its text cells made visible (for display)."""
+    out = df
+    for col in df.columns:
+        values = df[col]
+        if values.dtype.kind not in "OSU" and not isinstance(values.dtype, pd.StringDtype):
+            continue
+        texts = values.map(lambda v: isinstance(v, str) and has_unsafe(v))
+        if texts.any():
+            out = out.copy() if out is df else out
+            out[col] = values.where(~texts, values[texts].map(visible))
+    return out
+
+
+def table(df: pd.DataFrame, **kwargs: Any) -> Any:
+    """``st.dataframe`` of log-derived rows: their text shown, never obeyed (see :func:`shown`)."""
+    return st.dataframe(shown(df), **kwargs)
 
 
 def _window() -> tuple[datetime, datetime] | None:
@@ -56,6 +78,7 @@ def sidebar_filters() -> Filters:
         "Apps",
         apps,
         key=f"{FILTER_APPS}:{path}",  # per database: another one has other apps
+        format_func=visible,
         placeholder="All apps",
         help="Show only these apps (empty = all).",
     )
@@ -186,7 +209,10 @@ def timeline_link_column(df: pd.DataFrame, column: str = "request_id") -> pd.Dat
     out.insert(
         1,
         "timeline",
-        ["timeline?request=" + str(r) if isinstance(r, str) else None for r in out[column]],
+        [
+            f"timeline?request={quote(r, safe='')}" if isinstance(r, str) else None
+            for r in out[column]
+        ],
     )
     return out
 
