@@ -265,3 +265,17 @@ def test_captured_credential_headers_are_redacted(tmp_path: Path) -> None:
     stored = con.execute("SELECT extra::VARCHAR FROM events").fetchall()  # type: ignore[attr-defined]
     assert stored and not any(secret in s or "secret-part" in s for (s,) in stored)
     assert any("http.request.header.authorization" in s for (s,) in stored)
+
+
+def test_a_value_nested_too_deeply_rejects_its_line_only(tmp_path: Path) -> None:
+    """Issue 17.5 (any foreign format): a line nested 5,000 deep is rejected with its reason."""
+    deep = "[" * 5000 + "]" * 5000
+    f = tmp_path / "t.jsonl"
+    good = json.dumps(traces([span("a" * 16, name="POST /p", kind=SERVER)]))
+    attr = '{"key": "deep", "value": {"arrayValue": {"values": ' + deep + "}}}"
+    bad = good.replace('"attributes": []', '"attributes": [' + attr + "]")
+    assert bad != good
+    f.write_text(good + "\n" + bad + "\n" + good.replace("a" * 16, "b" * 16) + "\n")
+    rows, rejected = parse_file("otel", f)
+    assert [(r.line_no, r.reason) for r in rejected] == [(2, "nested too deeply")]
+    assert len(pick(rows, event="handler.started")) == 2

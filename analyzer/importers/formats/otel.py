@@ -134,7 +134,7 @@ def _json_values(lines: Iterable[str]) -> Iterator[tuple[int, Any] | Rejected]:
             break
     try:
         json.loads(head[-1] if head else "")
-    except ValueError:
+    except (ValueError, RecursionError):
         yield from iter_json_values("".join(head) + "".join(it))
         return
     for line_no, line in enumerate(chain(head, it), start=1):
@@ -142,9 +142,12 @@ def _json_values(lines: Iterable[str]) -> Iterator[tuple[int, Any] | Rejected]:
         if not text:
             continue
         try:
-            yield line_no, json.loads(text)
-        except ValueError:
-            yield Rejected(line_no, text[:2000], "not JSON")
+            value = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+            yield Rejected(line_no, text[:2000], reason)
+            continue
+        yield line_no, value
 
 
 def first_value(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:

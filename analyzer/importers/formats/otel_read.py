@@ -215,8 +215,18 @@ def _one(build: Any, raw: Any, line_no: int) -> Span | LogRecord | Rejected:
     try:
         result: Span | LogRecord = build()
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return Rejected(line_no, compact(raw), f"bad OpenTelemetry item: {exc}"[:300])
+        return Rejected(line_no, _raw(raw), f"bad OpenTelemetry item: {exc}"[:300])
+    except RecursionError:
+        return Rejected(line_no, _raw(raw), "bad OpenTelemetry item: nested too deeply")
     return result
+
+
+def _raw(value: Any) -> str:
+    """``value`` as rejected text, also when it is too deep to encode."""
+    try:
+        return compact(value)
+    except RecursionError:
+        return repr(value)[:2000]
 
 
 _SPANS = (("scopeSpans", "instrumentationLibrarySpans"), "spans")
