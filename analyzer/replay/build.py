@@ -1,8 +1,9 @@
 """Rebuild every replay table from the whole ``events`` table.
 
-``build(con, policy)`` drops and recreates ``clock_offsets``, ``attempts``, ``runners``,
-``children``, ``resources``, ``cancellations``, ``requests`` and ``timeline`` in one
-transaction, set-based SQL only (no Python loop per request or event), and records the meta keys
+``build(con, policy)`` runs the replay's graph of relations (:mod:`analyzer.replay.graph`), which
+drops and recreates ``clock_offsets``, ``attempts``, ``runners``, ``children``, ``resources``,
+``cancellations``, ``requests``, ``event_alignment`` and ``timeline`` in one transaction,
+set-based SQL only (no Python loop per request or event), and records the meta keys
 ``replay_events`` (how many events were replayed) and ``policy_version``. Replaying after more
 imports therefore gives the same tables as replaying everything at once.
 """
@@ -14,18 +15,10 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from analyzer.replay.attempts import build_attempts, observed_429
-from analyzer.replay.cancellations import build_cancellations
-from analyzer.replay.children import build_children
-from analyzer.replay.clock import build_clock_offsets
-from analyzer.replay.cost import cost_attempts
+from analyzer.replay import graph
 from analyzer.replay.policy import Policy, default_policy
-from analyzer.replay.policy_sql import install_policy_tables, install_status_table
-from analyzer.replay.requests import build_requests
-from analyzer.replay.runners import build_runners
+from analyzer.replay.policy_sql import install_static_tables
 from analyzer.replay.schema import REPLAY_TABLES, VIEWS
-from analyzer.replay.stage import build_stage, cleanup
-from analyzer.replay.timeline import build_timeline
 from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
 
 
@@ -78,20 +71,17 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
     con.execute("BEGIN TRANSACTION")  # its own: do not call build() inside a transaction
     try:
         events = _count(con, "events")
-        build_clock_offsets(con)
-        install_policy_tables(con, policy)
-        build_stage(con)
-        behaviour = observed_429(con, policy.max_attempts)
-        install_status_table(con, policy, observed_429=behaviour)
-        build_attempts(con)
-        build_runners(con)
-        build_children(con)
-        build_cancellations(con)
-        cost_attempts(con)
-        build_requests(con)
-        build_timeline(con)
-        con.execute("DROP TABLE IF EXISTS _rp_term")
-        cleanup(con)
+        install_static_tables(con, policy)
+        con.execute("CREATE OR REPLACE TEMP VIEW replay_events AS SELECT * FROM events")
+        seen: dict[str, str] = {}
+
+        def note(rel: graph.Relation) -> None:
+            if rel.name == "_rp_observed_429":
+                seen["429"] = str(con.execute(f"SELECT behaviour FROM {rel.name}").fetchall()[0][0])
+
+        graph.run(con, policy, on_relation=note)
+        con.execute("DROP VIEW replay_events")
+        behaviour = seen["429"]
         set_meta(con, "replay_events", str(events))
         set_meta(con, "policy_version", policy.version)
         con.execute("COMMIT")

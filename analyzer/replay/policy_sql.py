@@ -1,9 +1,9 @@
 """The platform policy in SQL: temporary lookup tables the replay (and the rules) join against.
 
 :func:`install_policy_tables` turns a :class:`~analyzer.replay.policy.Policy` into small tables,
-so the SQL never spells a status code or a header rule itself; :func:`classify_error_sql` is the
-error-class expression over them (the same patterns, in the same order, as
-:func:`~analyzer.replay.policy.classify_error`).
+so the SQL never spells a status code or a header rule itself (the error classes:
+``policy_error_pattern``, read by the replay's ``_rp_errclass`` relation, the same patterns in
+the same order as :func:`~analyzer.replay.policy.classify_error`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,21 @@ from __future__ import annotations
 import duckdb
 
 from analyzer.replay.policy import Policy, resolve_429
+
+POLICY_TABLES = frozenset(
+    {
+        "policy_retried_status",
+        "policy_failure",
+        "policy_skip",
+        "policy_error_pattern",
+        "policy_price",
+        "policy_text",
+        "policy_legit_503",
+        "policy_scalar",
+    }
+)
+"""What :func:`install_static_tables` creates (``policy_status`` depends on the logs: it is a
+relation of the replay's graph, ``analyzer.replay.graph``)."""
 
 
 def install_policy_tables(
@@ -31,7 +46,7 @@ def install_policy_tables(
       says it is not retried): after one, below ``max_attempts``, a retry may still be queued.
     """
     install_status_table(con, policy, observed_429)
-    _install_static_tables(con, policy)
+    install_static_tables(con, policy)
 
 
 def install_status_table(
@@ -63,7 +78,8 @@ def install_status_table(
     con.execute("DROP TABLE _policy_rule")
 
 
-def _install_static_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+def install_static_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    """Every lookup table but ``policy_status`` (see :func:`install_policy_tables`)."""
     retried = sorted(
         {
             s
@@ -130,18 +146,4 @@ def _install_static_tables(con: duckdb.DuckDBPyConnection, policy: Policy) -> No
             ("termination_link_s", policy.termination_link_s),
             ("default_gpu_hour_usd", policy.default_gpu_hour_usd),
         ],
-    )
-
-
-def classify_error_sql(exc_type: str, message: str) -> str:
-    """SQL expression: the error class of (exc_type, message) columns, ``ordinary`` if none
-    matches, NULL when both are NULL. Needs :func:`install_policy_tables` first.
-
-    The arguments are column expressions of the caller's query (identifiers, not values).
-    """
-    return (
-        f"CASE WHEN {exc_type} IS NULL AND {message} IS NULL THEN NULL ELSE coalesce(("
-        "SELECT p.class_name FROM policy_error_pattern p WHERE regexp_matches("
-        f"CASE p.field WHEN 'exc_type' THEN {exc_type} ELSE {message} END, p.pattern, 'i') "
-        "ORDER BY p.priority LIMIT 1), 'ordinary') END"
     )

@@ -27,8 +27,9 @@ from analyzer.classify import (
     classify,
     patterns_with,
 )
+from analyzer.replay.graph import by_name
 from analyzer.replay.policy import default_policy, with_patterns
-from analyzer.replay.policy_sql import classify_error_sql, install_policy_tables
+from analyzer.replay.policy_sql import install_static_tables
 
 __all__ = [
     "CLASS_ORDER",
@@ -46,16 +47,13 @@ def classify_sql(
     pairs: Sequence[tuple[str | None, str | None]],
     extra: Iterable[Pattern] = (),
 ) -> list[str | None]:
-    """Classify ``pairs`` with the replay's SQL (``attempts.error_class``), under the default
-    policy with ``extra`` patterns first (for tests: it must agree with :func:`classify`)."""
-    install_policy_tables(con, with_patterns(default_policy(), extra))
-    con.execute("CREATE OR REPLACE TEMP TABLE _classify_input (k INTEGER, t VARCHAR, m VARCHAR)")
-    con.executemany(
-        "INSERT INTO _classify_input VALUES (?, ?, ?)",
-        [(i, t, m) for i, (t, m) in enumerate(pairs)],
-    )
-    rows = con.execute(
-        f"SELECT {classify_error_sql('t', 'm')} FROM _classify_input ORDER BY k"
-    ).fetchall()
-    con.execute("DROP TABLE _classify_input")
-    return [None if r[0] is None else str(r[0]) for r in rows]
+    """Classify ``pairs`` with the replay's own relation (``_rp_errclass``, the one home of
+    ``attempts.error_class``) under the default policy with ``extra`` patterns first (for tests:
+    it must agree with :func:`classify`)."""
+    install_static_tables(con, with_patterns(default_policy(), extra))
+    con.execute("CREATE OR REPLACE TEMP TABLE _rp_hand (exc_type VARCHAR, exc_message VARCHAR)")
+    con.executemany("INSERT INTO _rp_hand VALUES (?, ?)", list(pairs))
+    rows = con.execute(f"SELECT k_exc, k_msg, error_class FROM ({by_name()['_rp_errclass'].sql})")
+    found = {(t, m): c for t, m, c in rows.fetchall()}
+    con.execute("DROP TABLE _rp_hand")
+    return [None if t is None and m is None else str(found[(t or "", m or "")]) for t, m in pairs]

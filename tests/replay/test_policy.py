@@ -18,7 +18,8 @@ from analyzer.replay.policy import (
     expected_runner_impact,
     load_policy,
 )
-from analyzer.replay.policy_sql import classify_error_sql, install_policy_tables
+from analyzer.replay.policy_sql import install_policy_tables
+from analyzer.rules.classify import classify_sql
 
 
 def test_defaults_follow_the_seeds() -> None:
@@ -140,11 +141,7 @@ CLASSIFY_CASES = [
 def test_error_classes_python_and_sql(exc: str | None, msg: str | None, cls: str | None) -> None:
     p = default_policy()
     assert classify_error(p, exc, msg) == cls
-    con = duckdb.connect()
-    install_policy_tables(con, p)
-    sql = classify_error_sql("e", "m")
-    row = con.execute(f"SELECT {sql} FROM (SELECT ?::VARCHAR AS e, ?::VARCHAR AS m)", [exc, msg])
-    assert row.fetchone() == (cls,)
+    assert classify_sql(duckdb.connect(), [(exc, msg)]) == [cls]
 
 
 def test_policy_is_frozen_and_versioned() -> None:

@@ -1,25 +1,20 @@
-"""The ``children`` and ``resources`` tables: work and resources a handler started.
-
-A child's attempt is that of its ``child.started`` (see ``stage``). A child that never ended in
-the window is taken to run until its runner ended (a killed process takes its children with it)
-or, failing that, to the end of the window; ``ran_after_parent_s`` measures that time past its
-handler's end (NULL when the handler never ended).
-"""
-
-from __future__ import annotations
-
-import duckdb
-
-from analyzer.replay.schema import fill
-
-CHILDREN_SELECT = """
+-- Child work a handler started, and how long it ran after its handler ended.
+--
+-- The ``children`` and ``resources`` tables: work and resources a handler started.
+--
+-- A child's attempt is that of its ``child.started`` (see ``stage``). A child that never ended in
+-- the window is taken to run until its runner ended (a killed process takes its children with it)
+-- or, failing that, to the end of the window; ``ran_after_parent_s`` measures that time past its
+-- handler's end (NULL when the handler never ended).
+-- kind: table
+-- inputs: _rp_attempts, _rp_recv, _rp_rev, _rp_window, replay_events, runners
 WITH st AS (
     SELECT r.request_id, r.runner_id, r.child_id, min(r.ts) AS ts,
            arg_min(r.event_id, r.ts) AS event_id, arg_min(r.att, r.ts) AS att,
            any_value(e.kind) AS kind, any_value(e.name) AS name,
            any_value(e.deadline_s) AS deadline_s, any_value(e.app) AS app,
            any_value(e.endpoint) AS endpoint
-    FROM _rp_rev r JOIN events e ON e.event_id = r.event_id
+    FROM _rp_rev r JOIN replay_events e ON e.event_id = r.event_id
     WHERE r.event = 'child.started' AND e.event = 'child.started' AND r.child_id IS NOT NULL
     GROUP BY r.request_id, r.runner_id, r.child_id
 ),
@@ -28,7 +23,7 @@ en AS (
            arg_min(r.event_id, r.ts) AS event_id, arg_min(r.att, r.ts) AS att,
            arg_min(CASE WHEN r.event = 'child.cancelled' THEN 'cancelled' ELSE e.outcome END,
                    r.ts) AS outcome
-    FROM _rp_rev r JOIN events e ON e.event_id = r.event_id
+    FROM _rp_rev r JOIN replay_events e ON e.event_id = r.event_id
     WHERE r.event IN ('child.finished', 'child.cancelled')
       AND e.event IN ('child.finished', 'child.cancelled') AND r.child_id IS NOT NULL
     GROUP BY r.request_id, r.runner_id, r.child_id
@@ -48,7 +43,7 @@ j AS (
     SELECT s.*, a.handler_ended_at AS parent_ended_at, a.app AS a_app, a.endpoint AS a_endpoint,
            r.received_at, r.recv.deadline_s AS req_deadline_s, rn.ended_at AS runner_ended_at
     FROM s
-    LEFT JOIN attempts a ON a.request_id = s.request_id AND a.attempt = s.attempt_
+    LEFT JOIN _rp_attempts a ON a.request_id = s.request_id AND a.attempt = s.attempt_
     LEFT JOIN _rp_recv r ON r.request_id = s.request_id
     LEFT JOIN runners rn ON rn.runner_id = s.runner_id
 )
@@ -63,24 +58,3 @@ SELECT request_id, attempt_ AS attempt, runner_id,
            - epoch(parent_ended_at)) END AS ran_after_parent_s,
        st_event_id AS started_event_id, en_event_id AS ended_event_id
 FROM j
-"""
-
-RESOURCES_SELECT = """
-SELECT r.request_id, r.runner_id, r.resource_id,
-       coalesce(arg_min(e.kind, r.ts) FILTER (WHERE r.event = 'resource.acquired'),
-                any_value(e.kind)) AS kind,
-       min(r.ts) FILTER (WHERE r.event = 'resource.acquired') AS acquired_at,
-       min(r.ts) FILTER (WHERE r.event = 'resource.released') AS released_at,
-       arg_min(r.event_id, r.ts) FILTER (WHERE r.event = 'resource.acquired') AS acquired_event_id,
-       arg_min(r.event_id, r.ts) FILTER (WHERE r.event = 'resource.released') AS released_event_id,
-       min(r.att) AS attempt
-FROM _rp_rev r JOIN events e ON e.event_id = r.event_id
-WHERE r.resource_id IS NOT NULL AND r.event IN ('resource.acquired', 'resource.released')
-GROUP BY r.request_id, r.runner_id, r.resource_id
-"""
-
-
-def build_children(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``children`` and ``resources`` (needs ``attempts`` and ``runners``)."""
-    fill(con, "children", CHILDREN_SELECT)
-    fill(con, "resources", RESOURCES_SELECT)

@@ -1,41 +1,23 @@
-"""The ``cancellations`` table: one row per cancel and per disconnect of a request.
-
-The attempt concerned is the latest one dispatched at or before the cancel (NULL when the
-request was still queued). Forwarded = the first ``request.cancel_forwarded`` for that request
-(preferring the same attempt) at or after the cancel; received = the first ``cancel.received``
-attributed to that attempt. The handler "was running" when it had started (or been dispatched)
-and had not ended, nor been answered, by the time of the cancel. Waste = handler time after the
-cancel plus child time after the cancel (a child that never ended runs until its runner ended or
-the window ends).
-"""
-
-from __future__ import annotations
-
-import duckdb
-
-from analyzer.replay.schema import fill
-
-CANCELLATIONS_SELECT = """
-WITH c AS (
-    SELECT request_id, 'cancel' AS kind, cancel.ts AS requested_at,
-           cancel.event_id AS requested_event_id
-    FROM _rp_recv WHERE cancel IS NOT NULL
-    UNION ALL
-    SELECT request_id, 'disconnect', disconnect.ts, disconnect.event_id
-    FROM _rp_recv WHERE disconnect IS NOT NULL
-),
-ca AS (
-    SELECT c.*, a.attempt, a.runner_id, a.app, a.endpoint, a.handler_started_at,
-           a.dispatched_at, a.handler_ended_at, a.handler_outcome, a.handler_end_event_id,
-           a.answered_at, a.terminated_at
-    FROM c ASOF LEFT JOIN (SELECT * FROM attempts WHERE dispatched_at IS NOT NULL) a
-      ON c.request_id = a.request_id AND c.requested_at >= a.dispatched_at
-),
+-- One row per cancel and disconnect: propagation, leaked children, unreleased resources, GPU
+-- time after it.
+--
+-- The ``cancellations`` table: one row per cancel and per disconnect of a request.
+--
+-- The attempt concerned is the latest one dispatched at or before the cancel (NULL when the
+-- request was still queued). Forwarded = the first ``request.cancel_forwarded`` for that request
+-- (preferring the same attempt) at or after the cancel; received = the first ``cancel.received``
+-- attributed to that attempt. The handler "was running" when it had started (or been dispatched)
+-- and had not ended, nor been answered, by the time of the cancel. Waste = handler time after the
+-- cancel plus child time after the cancel (a child that never ended runs until its runner ended or
+-- the window ends).
+-- kind: table
+-- inputs: _rp_cancel, _rp_rev, _rp_window, children, policy_scalar, replay_events, resources, runners
+WITH ca AS (SELECT * FROM _rp_cancel),
 fwd AS (
     SELECT ca.request_id, ca.kind,
            arg_min({'ts': e.ts, 'event_id': e.event_id},
                    (e.attempt IS DISTINCT FROM ca.attempt)::INTEGER * 1e12 + epoch(e.ts)) AS f
-    FROM ca JOIN events e
+    FROM ca JOIN replay_events e
       ON e.request_id = ca.request_id AND e.event = 'request.cancel_forwarded'
      AND e.source = 'gateway'
      AND e.ts >= ca.requested_at - INTERVAL 1 SECOND
@@ -46,7 +28,7 @@ rcv AS (
            arg_min({'ts': r.ts, 'event_id': r.event_id, 'outcome': e.outcome}, r.ts) AS r
     FROM ca JOIN _rp_rev r
       ON r.request_id = ca.request_id AND r.att = ca.attempt AND r.event = 'cancel.received'
-    JOIN events e ON e.event_id = r.event_id
+    JOIN replay_events e ON e.event_id = r.event_id
     GROUP BY ca.request_id, ca.kind
 ),
 kids AS (
@@ -97,9 +79,3 @@ SELECT request_id, app, endpoint, kind, requested_at, attempt, runner_id,
        requested_event_id, f.event_id AS forwarded_event_id, r.event_id AS received_event_id,
        handler_end_event_id
 FROM j
-"""
-
-
-def build_cancellations(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``cancellations`` (needs ``attempts``, ``children``, ``resources``, ``runners``)."""
-    fill(con, "cancellations", CANCELLATIONS_SELECT)

@@ -1,18 +1,13 @@
-"""The ``runners`` table: one row per runner, its lifecycle and how it ended.
-
-End, in this order: ``setup_failed`` (the runner logged ``runner.setup_failed``), ``terminated``
-(a logged ``runner.terminated``, or a termination inferred on one of its attempts: the runner
-went silent after an answer that kills it, ``end_inferred``), ``stopped`` (``runner.stopped``),
-else ``unknown`` (still alive at the end of the window).
-"""
-
-from __future__ import annotations
-
-import duckdb
-
-from analyzer.replay.schema import fill
-
-RUNNERS_SELECT = """
+-- One row per runner: lifecycle, how it ended, who killed it, its price per GPU-hour.
+--
+-- The ``runners`` table: one row per runner, its lifecycle and how it ended.
+--
+-- End, in this order: ``setup_failed`` (the runner logged ``runner.setup_failed``), ``terminated``
+-- (a logged ``runner.terminated``, or a termination inferred on one of its attempts: the runner
+-- went silent after an answer that kills it, ``end_inferred``), ``stopped`` (``runner.stopped``),
+-- else ``unknown`` (still alive at the end of the window).
+-- kind: table
+-- inputs: _rp_attempts, _rp_rseen, _rp_term, clock_offsets, policy_price, policy_scalar
 WITH seen AS (SELECT * FROM _rp_rseen),
 logged AS (
     SELECT runner_id, arg_min({'ts': ts, 'event_id': event_id, 'reason': reason,
@@ -25,11 +20,11 @@ killed AS (
                     'inferred': termination_inferred, 'reason': termination_reason,
                     'event_id': terminated_event_id, 'needless': needless_termination},
                    terminated_at) AS k
-    FROM attempts WHERE runner_terminated GROUP BY runner_id
+    FROM _rp_attempts WHERE runner_terminated GROUP BY runner_id
 ),
 served AS (
     SELECT runner_id, count(*) AS n
-    FROM attempts WHERE runner_id IS NOT NULL GROUP BY runner_id
+    FROM _rp_attempts WHERE runner_id IS NOT NULL GROUP BY runner_id
 ),
 ended AS (
     SELECT s.*, l.t, k.k, coalesce(v.n, 0) AS requests_served,
@@ -78,9 +73,3 @@ SELECT e.runner_id, e.app, e.machine_type, e.started_at, e.ready_at,
                                   WHERE key = 'default_gpu_hour_usd')) AS price_usd_per_gpu_hour
 FROM ended e LEFT JOIN clock_offsets o USING (runner_id)
 LEFT JOIN policy_price pp ON pp.machine_type = e.machine_type
-"""
-
-
-def build_runners(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``runners`` (needs ``attempts`` and the staging tables)."""
-    fill(con, "runners", RUNNERS_SELECT)

@@ -1,46 +1,14 @@
-"""The ``requests`` table: one row per request id seen in any event.
-
-Outcome, first match: ``in_flight`` (no ``request.completed`` in the window and no cancel or
-disconnect), ``disconnected``, ``cancelled`` (a cancel and a non-2xx or no answer),
-``success`` (2xx), ``deadline_exceeded`` (504 at or after the caller's deadline), ``client_error``
-(4xx), else ``failed``. ``partial``: the request's ``request.received`` is not in the window.
-"""
-
-from __future__ import annotations
-
-import duckdb
-
-from analyzer.replay.schema import fill
-
-REQUESTS_SELECT = """
-WITH u AS (  -- narrow rows of every source, aggregated in ONE pass keyed on request_id
-    SELECT request_id, 0 AS src, ts, event_id, NULL::INTEGER AS attempt,
-           NULL::BOOLEAN AS killed, NULL::BOOLEAN AS needless,
-           NULL::VARCHAR AS app, NULL::VARCHAR AS endpoint,
-           NULL::DOUBLE AS gpu, NULL::DOUBLE AS wasted, NULL::DOUBLE AS usd
-    FROM events WHERE request_id IS NOT NULL AND source <> 'runner'
-    UNION ALL
-    SELECT request_id, 0, ts, event_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-    FROM _rp_rev
-    UNION ALL
-    SELECT request_id, 1, NULL, NULL, attempt, runner_terminated, needless_termination,
-           NULL, NULL, gpu_seconds,
-           gpu_seconds_wasted, wasted_usd
-    FROM attempts
-    UNION ALL
-    SELECT request_id, 2, NULL, NULL, NULL, NULL, NULL, app, endpoint, NULL, NULL, NULL
-    FROM _rp_att0
-),
-g AS (
-    SELECT request_id, min(ts) AS first_seen_at, arg_min(event_id, ts) AS first_event_id,
-           max(attempt) AS n, count(*) FILTER (WHERE src = 1 AND killed) AS killed,
-           count(*) FILTER (WHERE src = 1 AND needless) AS needless,
-           count(*) FILTER (WHERE src = 0) > 0 AS seen,
-           sum(gpu) AS gpu, sum(wasted) AS wasted, sum(usd) AS usd,
-           any_value(app) FILTER (WHERE src = 2) AS fa_app,
-           any_value(endpoint) FILTER (WHERE src = 2) AS fa_endpoint
-    FROM u GROUP BY request_id
-),
+-- One row per request id seen in any event, with its outcome.
+--
+-- The ``requests`` table: one row per request id seen in any event.
+--
+-- Outcome, first match: ``in_flight`` (no ``request.completed`` in the window and no cancel or
+-- disconnect), ``disconnected``, ``cancelled`` (a cancel and a non-2xx or no answer),
+-- ``success`` (2xx), ``deadline_exceeded`` (504 at or after the caller's deadline), ``client_error``
+-- (4xx), else ``failed``. ``partial``: the request's ``request.received`` is not in the window.
+-- kind: table
+-- inputs: _rp_recv, _rp_req, _rp_window, attempts, replay_events
+WITH g AS (SELECT * FROM _rp_req),
 j AS (  -- flat columns (no structs): this CTE is read twice, so it is materialised
     SELECT g.request_id, g.first_seen_at, g.first_event_id,
            coalesce(r.recv.app, g.fa_app) AS app,
@@ -59,7 +27,7 @@ j AS (  -- flat columns (no structs): this CTE is read twice, so it is materiali
     WHERE g.seen  -- one row per request id seen in an event
 ),
 fb AS (  -- app and endpoint of requests the gateway never named: from their first event
-    SELECT event_id, app, endpoint FROM events
+    SELECT event_id, app, endpoint FROM replay_events
     WHERE event_id IN (SELECT first_event_id FROM j WHERE app IS NULL)
 )
 SELECT request_id,
@@ -91,9 +59,3 @@ SELECT request_id,
        received_event_id, completed_event_id,
        coalesce(needless, 0)::INTEGER AS runners_killed_needlessly
 FROM j LEFT JOIN fb ON fb.event_id = j.first_event_id
-"""
-
-
-def build_requests(con: duckdb.DuckDBPyConnection) -> None:
-    """Fill ``requests`` (needs ``attempts`` with its cost set, and the staging tables)."""
-    fill(con, "requests", REQUESTS_SELECT)

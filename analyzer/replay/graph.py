@@ -1,0 +1,162 @@
+"""The replay as a declared graph of SQL relations, and the one runner that wires them.
+
+Each relation is one ``.sql`` file in ``analyzer/replay/sql/``: a header of comments (what it
+holds, then ``-- kind: temp|table|view`` and ``-- inputs: a, b``), then ONE ``SELECT``. Its name
+is the file's. Kinds:
+
+- ``temp``: an intermediate result (``_rp_*``), a temporary table dropped after the replay;
+- ``table``: a replay table (its DDL in :mod:`analyzer.replay.schema`, filled by column name);
+- ``view``: a replay view (``timeline``), computed when queried from persisted tables.
+
+Inputs are other relations or :data:`SOURCES`: ``replay_events`` (the events being replayed: all
+of them, or an incremental replay's scope), ``events`` (every imported event: the window) and
+the policy's lookup tables (:mod:`analyzer.replay.policy_sql`). One relation is a Python step:
+``policy_status``, the status rules with the 429 behaviour the logs show resolved
+(``_rp_observed_429``). :func:`relations` refuses an input that is not declared or not known, a
+relation that names an undeclared one in its SQL, and a cycle; :func:`run` executes them in
+dependency order. Each relation has its own golden fixture (``tests/replay/relations/``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+
+from analyzer.errors import AnalyzerError
+from analyzer.replay.policy import Policy
+from analyzer.replay.policy_sql import POLICY_TABLES, install_status_table
+from analyzer.replay.schema import REPLAY_TABLES, fill
+from analyzer.store import quote_identifier
+
+SQL_DIR = Path(__file__).with_name("sql")
+Kind = Literal["temp", "table", "view", "step"]
+SOURCES: frozenset[str] = frozenset({"replay_events", "events", *POLICY_TABLES})
+
+
+class GraphError(AnalyzerError):
+    """A relation declared wrongly: unknown input, undeclared reference, cycle."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    kind: Kind
+    inputs: tuple[str, ...]
+    sql: str  # the SELECT (the header of comments removed); empty for a step
+    doc: str
+
+
+def _observed(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    behaviour = con.execute("SELECT behaviour FROM _rp_observed_429").fetchall()[0][0]
+    install_status_table(con, policy, observed_429=str(behaviour))
+
+
+STEPS: dict[str, tuple[tuple[str, ...], Callable[[duckdb.DuckDBPyConnection, Policy], None]]] = {
+    "policy_status": (("_rp_observed_429",), _observed),
+}
+
+
+def parse(name: str, text: str) -> Relation:
+    """One relation from its file's text."""
+    doc: list[str] = []
+    kind: str | None = None
+    inputs: tuple[str, ...] | None = None
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) and lines[i].startswith("--"):
+        body = lines[i][2:].strip()
+        if body.startswith("kind:"):
+            kind = body[5:].strip()
+        elif body.startswith("inputs:"):
+            inputs = tuple(x.strip() for x in body[7:].split(",") if x.strip())
+        else:
+            doc.append(body)
+        i += 1
+    if kind not in ("temp", "table", "view") or inputs is None:
+        raise GraphError(f"{name}.sql: the header needs '-- kind:' and '-- inputs:' lines")
+    sql = "\n".join(lines[i:]).strip()
+    return Relation(name, kind, inputs, sql, "\n".join(doc).strip())  # type: ignore[arg-type]
+
+
+def references(sql: str, names: frozenset[str]) -> set[str]:
+    """The relations (of ``names``) an SQL text names, comments excluded."""
+    code = re.sub(r"--[^\n]*", "", sql)
+    code = re.sub(r"'(?:[^']|'')*'", "''", code)  # string literals name nothing
+    return {w for w in re.findall(r"\b[a-z_][a-z0-9_]*\b", code) if w in names}
+
+
+@cache
+def relations() -> tuple[Relation, ...]:
+    """Every relation, checked, in dependency order (ties: by name)."""
+    found = {p.stem: parse(p.stem, p.read_text(encoding="utf-8")) for p in SQL_DIR.glob("*.sql")}
+    for name, (inputs, _fn) in STEPS.items():
+        found[name] = Relation(name, "step", inputs, "", "a Python step")
+    known = frozenset(found) | SOURCES
+    for r in found.values():
+        unknown = [x for x in r.inputs if x not in known]
+        if unknown:
+            raise GraphError(f"{r.name}: unknown input(s) {', '.join(unknown)}")
+        undeclared = references(r.sql, known - {r.name}) - set(r.inputs)
+        if undeclared:
+            raise GraphError(f"{r.name}: uses undeclared input(s) {', '.join(sorted(undeclared))}")
+    tables = {r.name for r in found.values() if r.kind in ("table", "view")}
+    if tables != set(REPLAY_TABLES):
+        raise GraphError(f"replay tables without a relation or DDL: {tables ^ set(REPLAY_TABLES)}")
+    ordered: list[Relation] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in SOURCES or state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            raise GraphError("cycle: " + " -> ".join((*path, name)))
+        state[name] = 1
+        for dep in sorted(found[name].inputs):
+            visit(dep, (*path, name))
+        state[name] = 2
+        ordered.append(found[name])
+
+    for name in sorted(found):
+        visit(name, ())
+    return tuple(ordered)
+
+
+def by_name() -> dict[str, Relation]:
+    return {r.name: r for r in relations()}
+
+
+def materialise(con: duckdb.DuckDBPyConnection, rel: Relation, policy: Policy) -> None:
+    """Create one relation from its inputs (which must exist)."""
+    if rel.kind == "step":
+        STEPS[rel.name][1](con, policy)
+    elif rel.kind == "temp":
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(rel.name)} AS {rel.sql}")
+    else:
+        fill(con, rel.name, rel.sql)
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    policy: Policy,
+    *,
+    on_relation: Callable[[Relation], None] | None = None,
+) -> None:
+    """Materialise every relation in dependency order over ``replay_events`` (which the caller
+    creates), then drop the intermediate ones."""
+    for rel in relations():
+        materialise(con, rel, policy)
+        if on_relation is not None:
+            on_relation(rel)
+    drop_intermediate(con)
+
+
+def drop_intermediate(con: duckdb.DuckDBPyConnection) -> None:
+    for rel in relations():
+        if rel.kind == "temp":
+            con.execute(f"DROP TABLE IF EXISTS {quote_identifier(rel.name)}")
