@@ -25,7 +25,7 @@ from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.engine import Pricing, SelectedRule, run_rules
 from analyzer.rules.store import load_findings
 from analyzer.rules.totals import findings_summary
-from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
+from analyzer.store import bounded_memory, get_meta, quote_identifier, set_meta, table_exists
 
 RULES_VERSION = "1"
 """Bumped when a rule's logic changes, so stored findings are recomputed."""
@@ -128,15 +128,16 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     policy = policy_for(config)
     rules = selected_rules(config, policy)
     replayed = not _replay_current(con, config)
-    if replayed:
-        replay.build(con, policy)
-    counts = run_rules(
-        con,
-        rules,
-        pricing=Pricing(default_usd=policy.default_gpu_hour_usd),
-        allow=config.allow,
-    )
-    summary.build(con)
+    with bounded_memory(con):
+        if replayed:
+            replay.build(con, policy)
+        counts = run_rules(
+            con,
+            rules,
+            pricing=Pricing(default_usd=policy.default_gpu_hour_usd),
+            allow=config.allow,
+        )
+        summary.build(con)
     events = _count(con, "events")
     set_meta(con, "analysis_events", str(events))
     set_meta(con, "analysis_config", _fingerprint(config))

@@ -12,7 +12,11 @@ open, and the next ``register()`` on the connection then fails.
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -22,6 +26,9 @@ from analyzer.fields import FIELD_TYPES
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = "analyzer.duckdb"
+DEFAULT_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory limit during an analysis (``ANALYZER_MEMORY_LIMIT`` overrides): large days
+spill to :func:`spill_directory` instead of growing the process."""
 
 
 def quote_identifier(name: str) -> str:
@@ -131,3 +138,42 @@ def next_event_id(con: duckdb.DuckDBPyConnection) -> int:
 
 def _first_line(text: str) -> str:
     return re.split(r"[\r\n]", text.strip(), maxsplit=1)[0]
+
+
+def spill_directory(con: duckdb.DuckDBPyConnection) -> str:
+    """Where an analysis spills: ``ANALYZER_TEMP_DIRECTORY``, else ``<database file>.tmp``
+    (DuckDB's own choice for a file), else a folder in the system's temporary directory (an
+    in-memory database would otherwise spill into the working directory)."""
+    override = os.environ.get("ANALYZER_TEMP_DIRECTORY")
+    if override:
+        return override
+    rows = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    if rows and rows[0][0]:
+        return f"{rows[0][0]}.tmp"
+    return str(Path(tempfile.gettempdir()) / "analyzer-spill")
+
+
+@contextmanager
+def bounded_memory(
+    con: duckdb.DuckDBPyConnection, memory_limit: str | None = None
+) -> Iterator[None]:
+    """Within the block DuckDB keeps to ``memory_limit`` (:data:`DEFAULT_MEMORY_LIMIT`) and
+    spills to :func:`spill_directory`; the previous settings come back afterwards."""
+    limit = memory_limit or os.environ.get("ANALYZER_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+    old_limit, old_dir = con.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+    ).fetchall()[0]
+    con.execute("SET memory_limit = ?", [limit])
+    spill = spill_directory(con)
+    with suppress(duckdb.Error):  # a connection that spilled already keeps its directory
+        con.execute("SET temp_directory = ?", [spill])
+    try:
+        yield
+    finally:
+        con.execute("RESET memory_limit")  # DuckDB's default, unless another was set
+        if con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] != old_limit:
+            con.execute("SET memory_limit = ?", [str(old_limit)])
+        with suppress(duckdb.Error):  # a used directory stays the connection's
+            con.execute("SET temp_directory = ?", [str(old_dir)])

@@ -51,7 +51,6 @@ INVALID_TS = "invalid ts"
 MISSING_SOURCE = "missing source"
 UNKNOWN_SOURCE = "unknown source"
 MISSING_EVENT = "missing event"
-WRONG_TYPE = "wrong type for {field}: {value}"
 
 SOURCES = ("gateway", "runner")
 _VALUE_PREVIEW = 60

@@ -4,8 +4,10 @@
 drops and recreates ``clock_offsets``, ``attempts``, ``runners``, ``children``, ``resources``,
 ``cancellations``, ``requests``, ``event_alignment`` and ``timeline`` in one transaction,
 set-based SQL only (no Python loop per request or event), and records the meta keys
-``replay_events`` (how many events were replayed) and ``policy_version``. Replaying after more
-imports therefore gives the same tables as replaying everything at once.
+``replay_events`` (how many events were replayed), ``policy_version``, ``replay_key`` (the
+policy's and the events columns' fingerprint) and ``replay_429`` (the 429 behaviour the logs show). After an append
+only the apps whose events changed are replayed (:mod:`analyzer.replay.incremental`); the
+tables are the same as replaying everything at once.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from dataclasses import dataclass, field
 import duckdb
 
 from analyzer.replay import graph
+from analyzer.replay import incremental as incr
+from analyzer.replay.incremental import Scope
 from analyzer.replay.policy import Policy, default_policy
 from analyzer.replay.policy_sql import install_static_tables
-from analyzer.replay.schema import REPLAY_TABLES, VIEWS
+from analyzer.replay.schema import REPLAY_TABLES, SCOPE_TABLE, VIEWS
 from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
 
 
@@ -45,6 +49,8 @@ class ReplayReport:
     deviations: int
     inferred_terminations: int
     skew: list[ClockSkew] = field(default_factory=list)
+    apps_replayed: tuple[str, ...] | None = None
+    """The apps an incremental replay redid (``()``: nothing changed); None: a full replay."""
 
     @property
     def max_abs_skew_s(self) -> float:
@@ -64,30 +70,84 @@ class ReplayReport:
         return text
 
 
-def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> ReplayReport:
-    """(Re)build every replay table from ``events``; see the module docstring."""
+class _Redo(Exception):
+    """An incremental replay found a fact of the whole day changed: replay everything."""
+
+
+def build(
+    con: duckdb.DuckDBPyConnection, policy: Policy | None = None, *, incremental: bool = True
+) -> ReplayReport:
+    """(Re)build the replay tables from ``events``: only the apps whose events changed since
+    the last replay when ``incremental`` allows it (:mod:`analyzer.replay.incremental`), else
+    everything. The tables are the same either way."""
     policy = policy or default_policy()
     started = time.perf_counter()
+    try:
+        behaviour, scope = _build(con, policy, incremental)
+    except _Redo:
+        behaviour, scope = _build(con, policy, False)
+    return _report(con, policy, behaviour, scope, time.perf_counter() - started)
+
+
+def _build(con: duckdb.DuckDBPyConnection, policy: Policy, incremental: bool) -> tuple[str, Scope]:
     con.execute("BEGIN TRANSACTION")  # its own: do not call build() inside a transaction
     try:
-        events = _count(con, "events")
-        install_static_tables(con, policy)
-        con.execute("CREATE OR REPLACE TEMP VIEW replay_events AS SELECT * FROM events")
-        seen: dict[str, str] = {}
-
-        def note(rel: graph.Relation) -> None:
-            if rel.name == "_rp_observed_429":
-                seen["429"] = str(con.execute(f"SELECT behaviour FROM {rel.name}").fetchall()[0][0])
-
-        graph.run(con, policy, on_relation=note)
-        con.execute("DROP VIEW replay_events")
-        behaviour = seen["429"]
-        set_meta(con, "replay_events", str(events))
+        incr.record_digests(con)
+        scope = incr.plan(con, policy) if incremental else incr.FULL
+        if scope.apps == ():  # nothing changed
+            behaviour = get_meta(con, "replay_429") or "unknown"
+            con.execute("DROP TABLE _rp_digest")
+        else:
+            behaviour = _run(con, policy, scope)
+        set_meta(con, "replay_events", str(_count(con, "events")))
         set_meta(con, "policy_version", policy.version)
+        set_meta(con, "replay_key", incr.replay_key(con, policy))
+        set_meta(con, "replay_429", behaviour)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    return behaviour, scope
+
+
+def _run(con: duckdb.DuckDBPyConnection, policy: Policy, scope: Scope) -> str:
+    previous = get_meta(con, "replay_429")
+    install_static_tables(con, policy)
+    incr.install_sources(con, scope)
+    seen: dict[str, str] = {}
+
+    def note(rel: graph.Relation) -> None:
+        if rel.name != "_rp_observed_429":
+            return
+        seen["429"] = graph.observed_429(con)
+        if not scope.full and seen["429"] != previous:
+            raise _Redo
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rp_429_all AS "
+            "SELECT app, retried, not_retried FROM _rp_observed_429"
+        )
+        if not scope.full:
+            con.execute(
+                f"INSERT INTO _rp_429_all SELECT app, retried_429, not_retried_429 "
+                f"FROM {SCOPE_TABLE} WHERE NOT list_contains(?::VARCHAR[], app)",
+                [list(scope.apps or ())],
+            )
+
+    graph.run(con, policy, shadow=not scope.full, on_relation=note)
+    if not scope.full:
+        incr.merge(con, scope)
+    incr.record_scope(con, "_rp_429_all")
+    con.execute(
+        "DROP VIEW replay_events; DROP TABLE replay_offsets_other; DROP TABLE replay_429_other; "
+        "DROP TABLE _rp_429_all"
+    )
+    return seen["429"]
+
+
+def _report(
+    con: duckdb.DuckDBPyConnection, policy: Policy, behaviour: str, scope: Scope, seconds: float
+) -> ReplayReport:
+    events = _count(con, "events")
     counts = {name: _count(con, name) for name in REPLAY_TABLES if name not in VIEWS}
     dev = con.execute(
         "SELECT count(*) FILTER (WHERE deviation), count(*) FILTER (WHERE termination_inferred) "
@@ -105,10 +165,11 @@ def build(con: duckdb.DuckDBPyConnection, policy: Policy | None = None) -> Repla
         counts=counts,
         behaviour_429=behaviour,
         policy_version=policy.version,
-        seconds=time.perf_counter() - started,
+        seconds=seconds,
         deviations=int(dev[0]) if dev else 0,
         inferred_terminations=int(dev[1]) if dev else 0,
         skew=skew,
+        apps_replayed=scope.apps,
     )
 
 

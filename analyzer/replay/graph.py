@@ -9,8 +9,10 @@ is the file's. Kinds:
 - ``view``: a replay view (``timeline``), computed when queried from persisted tables.
 
 Inputs are other relations or :data:`SOURCES`: ``replay_events`` (the events being replayed: all
-of them, or an incremental replay's scope), ``events`` (every imported event: the window) and
-the policy's lookup tables (:mod:`analyzer.replay.policy_sql`). One relation is a Python step:
+of them, or an incremental replay's scope), ``events`` (every imported event: the window), what
+an incremental replay keeps of the apps it does not replay (``replay_offsets_other``: their
+runners' clock offsets; ``replay_429_other``: their 429 counts; empty in a full replay) and the
+policy's lookup tables (:mod:`analyzer.replay.policy_sql`). One relation is a Python step:
 ``policy_status``, the status rules with the 429 behaviour the logs show resolved
 (``_rp_observed_429``). :func:`relations` refuses an input that is not declared or not known, a
 relation that names an undeclared one in its SQL, and a cycle; :func:`run` executes them in
@@ -36,7 +38,9 @@ from analyzer.store import quote_identifier
 
 SQL_DIR = Path(__file__).with_name("sql")
 Kind = Literal["temp", "table", "view", "step"]
-SOURCES: frozenset[str] = frozenset({"replay_events", "events", *POLICY_TABLES})
+SOURCES: frozenset[str] = frozenset(
+    {"replay_events", "events", "replay_offsets_other", "replay_429_other", *POLICY_TABLES}
+)
 
 
 class GraphError(AnalyzerError):
@@ -52,13 +56,23 @@ class Relation:
     doc: str
 
 
-def _observed(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
-    behaviour = con.execute("SELECT behaviour FROM _rp_observed_429").fetchall()[0][0]
-    install_status_table(con, policy, observed_429=str(behaviour))
+def observed_429(con: duckdb.DuckDBPyConnection) -> str:
+    """Which 429 behaviour the logs show: ``retried``, ``not_retried`` (a majority of the 429s
+    counted by ``_rp_observed_429`` and ``replay_429_other``) or ``unknown``."""
+    yes, no = con.execute(
+        "SELECT coalesce(sum(retried), 0), coalesce(sum(not_retried), 0) FROM ("
+        "SELECT retried, not_retried FROM _rp_observed_429 "
+        "UNION ALL SELECT retried, not_retried FROM replay_429_other)"
+    ).fetchall()[0]
+    return "retried" if yes > no else "not_retried" if no > yes else "unknown"
+
+
+def _status(con: duckdb.DuckDBPyConnection, policy: Policy) -> None:
+    install_status_table(con, policy, observed_429=observed_429(con))
 
 
 STEPS: dict[str, tuple[tuple[str, ...], Callable[[duckdb.DuckDBPyConnection, Policy], None]]] = {
-    "policy_status": (("_rp_observed_429",), _observed),
+    "policy_status": (("_rp_observed_429", "replay_429_other"), _status),
 }
 
 
@@ -131,13 +145,21 @@ def by_name() -> dict[str, Relation]:
     return {r.name: r for r in relations()}
 
 
-def materialise(con: duckdb.DuckDBPyConnection, rel: Relation, policy: Policy) -> None:
-    """Create one relation from its inputs (which must exist)."""
+def materialise(
+    con: duckdb.DuckDBPyConnection, rel: Relation, policy: Policy, *, shadow: bool = False
+) -> None:
+    """Create one relation from its inputs (which must exist). ``shadow``: a replay table is
+    made as a temporary table of the same name (which hides the persisted one until dropped:
+    an incremental replay merges it afterwards), and a view is left as it is."""
     if rel.kind == "step":
         STEPS[rel.name][1](con, policy)
     elif rel.kind == "temp":
         con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(rel.name)} AS {rel.sql}")
-    else:
+    elif shadow and rel.kind == "table":
+        cols = ", ".join(f"{quote_identifier(c)} {t}" for c, t in REPLAY_TABLES[rel.name])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(rel.name)} ({cols})")
+        con.execute(f"INSERT INTO temp.{quote_identifier(rel.name)} BY NAME {rel.sql}")
+    elif not shadow:
         fill(con, rel.name, rel.sql)
 
 
@@ -145,12 +167,13 @@ def run(
     con: duckdb.DuckDBPyConnection,
     policy: Policy,
     *,
+    shadow: bool = False,
     on_relation: Callable[[Relation], None] | None = None,
 ) -> None:
-    """Materialise every relation in dependency order over ``replay_events`` (which the caller
-    creates), then drop the intermediate ones."""
+    """Materialise every relation in dependency order over the sources (which the caller
+    creates), then drop the intermediate ones (see :func:`materialise` for ``shadow``)."""
     for rel in relations():
-        materialise(con, rel, policy)
+        materialise(con, rel, policy, shadow=shadow)
         if on_relation is not None:
             on_relation(rel)
     drop_intermediate(con)

@@ -200,6 +200,10 @@ REPLAY_TABLES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+SCOPE_TABLE = "replay_scope"
+"""Per app: the events the last replay saw (count, digest) and its 429 counts; written by
+``analyzer.replay.incremental`` to know what an incremental replay must redo."""
+
 VIEWS = frozenset({"timeline"})
 """Replay relations that are views (computed when queried, from the persisted replay tables and
 ``events``): the timeline has one row per event, and filtering it on ``request_id`` reads one

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -33,13 +32,6 @@ FINDINGS_DDL = (
     + ",\n    ".join(f"{name} {sql_type}" for name, sql_type in FINDINGS_COLUMNS)
     + "\n)"
 )
-
-
-def iso(ts: datetime | None) -> str | None:
-    """UTC ISO 8601 with milliseconds and ``Z``."""
-    if ts is None:
-        return None
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 def _evidence(raw: Any) -> tuple[Evidence, ...]:

@@ -1,4 +1,5 @@
-"""Format detection from content: every format, gz input, and a file that matches none."""
+"""Format detection from content (the importer's own ``registry.detect``): every format, gz
+input, and a file that matches none."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from formats_helpers import FIXTURES
 from analyzer.cli import main
 from analyzer.errors import UnknownFormatError
 from analyzer.importers.formats import FOREIGN_FORMATS
-from analyzer.importers.formats.detect import detect, detect_file
+from analyzer.importers.registry import detect
 
 EXPECTED = {
     "requests_page.json": "fal_requests",
@@ -29,11 +30,11 @@ EXPECTED = {
 
 @pytest.mark.parametrize(("name", "fmt"), sorted(EXPECTED.items()))
 def test_each_fixture_is_detected_from_content(name: str, fmt: str, tmp_path: Path) -> None:
-    assert detect_file(FIXTURES / name, FOREIGN_FORMATS) == fmt
+    assert detect(FIXTURES / name).name == fmt
     # the content decides, not the name
     renamed = tmp_path / "export.txt"
     renamed.write_bytes((FIXTURES / name).read_bytes())
-    assert detect_file(renamed, FOREIGN_FORMATS) == fmt
+    assert detect(renamed).name == fmt
 
 
 def test_console_exporter_output_and_gzip(tmp_path: Path) -> None:
@@ -43,16 +44,15 @@ def test_console_exporter_output_and_gzip(tmp_path: Path) -> None:
     plain = tmp_path / "spans.log"
     with plain.open("w") as out:
         run_app(out)
-    assert detect_file(plain, FOREIGN_FORMATS) == "otel"
+    assert detect(plain).name == "otel"
     packed = tmp_path / "requests.json.gz"
     packed.write_bytes(gzip.compress((FIXTURES / "requests_page.json").read_bytes()))
-    assert detect_file(packed, FOREIGN_FORMATS) == "fal_requests"
+    assert detect(packed).name == "fal_requests"
 
 
-def test_native_lines_are_not_claimed_by_a_foreign_format(repo_root: Path) -> None:
+def test_native_lines_are_not_claimed_by_a_foreign_format(repo_root: Path, tmp_path: Path) -> None:
     for path in sorted((repo_root / "sample_logs" / "native").glob("[!_]*.jsonl"))[:3]:
-        head = path.read_text()[:65536]
-        assert detect(head, FOREIGN_FORMATS) is None, path.name
+        assert detect(path).name == "native", path.name
     native = json.dumps(
         {
             "ts": "2026-11-20T14:00:00Z",
@@ -61,14 +61,16 @@ def test_native_lines_are_not_claimed_by_a_foreign_format(repo_root: Path) -> No
             "request_id": "r1",
         }
     )
-    assert detect(native + "\n", FOREIGN_FORMATS) is None
+    plain = tmp_path / "one.log"  # no .jsonl name to fall back on: the content decides
+    plain.write_text(native + "\n")
+    assert detect(plain).name == "native"
 
 
 def test_a_file_matching_no_format_names_the_formats_tried(tmp_path: Path) -> None:
     odd = tmp_path / "odd.log"
     odd.write_text("hello world\nthis is not a log format we know\n")
     with pytest.raises(UnknownFormatError) as info:
-        detect_file(odd, FOREIGN_FORMATS)
+        detect(odd)
     for fmt in FOREIGN_FORMATS:
         assert fmt.name in str(info.value)
 

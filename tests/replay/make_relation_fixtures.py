@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from analyzer.replay import graph
+from analyzer.replay import graph, incremental
 from analyzer.replay.policy import default_policy
 from analyzer.replay.policy_sql import install_static_tables
 from analyzer.store import connect
@@ -32,6 +32,26 @@ def cases() -> Iterator[tuple[str, duckdb.DuckDBPyConnection]]:
     listing = connect(":memory:")  # a request listing (no headers, inferred completions)
     insert(listing, listing_503())
     yield "listing_503 (tests/replay/test_derived_facts.py)", listing
+    rate = connect(":memory:")  # queued 429s: one retried, two not (another app)
+    rows = []
+    for app, rid, retried in (("a/x", "q1", True), ("b/y", "q2", False), ("b/y", "q3", False)):
+        rq = {"request_id": rid, "app": app}
+        rows += [
+            (0.0, "gateway", "request.received", {**rq, "mode": "queue"}),
+            (0.1, "gateway", "attempt.dispatched", {**rq, "attempt": 1, "runner_id": "w1"}),
+            (
+                0.2,
+                "gateway",
+                "attempt.finished",
+                {**rq, "attempt": 1, "runner_id": "w1", "status": 429},
+            ),
+        ]
+        if retried:
+            rows.append(
+                (0.3, "gateway", "attempt.dispatched", {**rq, "attempt": 2, "runner_id": "w1"})
+            )
+    insert(rate, rows)
+    yield "queued_429 (make_relation_fixtures.py)", rate
 
 
 def main() -> int:
@@ -39,7 +59,7 @@ def main() -> int:
     for case, con in cases():
         policy = default_policy()
         install_static_tables(con, policy)
-        con.execute("CREATE OR REPLACE TEMP VIEW replay_events AS SELECT * FROM events")
+        incremental.install_sources(con, incremental.FULL)
         size = int(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
         for rel in graph.relations():
             graph.materialise(con, rel, policy)

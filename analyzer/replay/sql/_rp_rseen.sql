@@ -14,8 +14,10 @@ WITH g AS (
                FILTER (WHERE event = 'runner.setup_failed') AS setup_failed,
            arg_min({'ts': ts, 'event_id': event_id, 'reason': reason}, ts)
                FILTER (WHERE event = 'runner.stopped') AS stopped,
-           arg_min(machine_type, event <> 'runner.started') AS machine_type,
-           arg_min(app, event <> 'runner.started') AS app
+           -- runner.started's first, then the earliest (deterministic on ties)
+           arg_min(machine_type, {'k': event <> 'runner.started', 'ts': ts, 'id': event_id})
+               AS machine_type,
+           arg_min(app, {'k': event <> 'runner.started', 'ts': ts, 'id': event_id}) AS app
     FROM replay_events WHERE runner_id IS NOT NULL
     GROUP BY runner_id, is_runner
 ),
