@@ -45,12 +45,21 @@ if mode == "raw":
     con.execute("CREATE OR REPLACE TABLE raw AS SELECT * FROM read_ndjson(?)", [files])
     rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
     con.close()
-elif mode == "stale":
+elif mode == "stale":  # the next check replays everything (no incremental scope to reuse)
     import duckdb
     con = duckdb.connect(args[0])
     con.execute("DELETE FROM meta WHERE key IN ('replay_events', 'analysis_config')")
+    con.execute("DROP TABLE IF EXISTS replay_scope")
     con.close()
     rows = None
+elif mode == "raw_columns":  # read_ndjson with the given columns (JSON name -> type)
+    import duckdb
+    db, cols, files = args[0], json.loads(args[1]), args[2:]
+    con = duckdb.connect(db)
+    con.execute("CREATE OR REPLACE TABLE raw AS SELECT * FROM read_ndjson(?, columns = ?)",
+                [files, cols])
+    rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+    con.close()
 elif mode == "raw_typed":
     import duckdb
     from analyzer.events import FIELD_TYPES
