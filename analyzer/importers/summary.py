@@ -147,7 +147,7 @@ class ImportSummary:
             lines.append("platform log lines, by attribution to a request:")
             for how, n in self.attribution.items():
                 label = "(records joined into those)" if how == "joined" else how
-                lines.append(f"  {label:<30}{n:>8,}")
+                lines.append(f"  {label:<34}{n:>8,}")
         if self.rejected:
             lines.append("first rejected lines:")
             for r in self.first_rejected:

@@ -43,19 +43,46 @@ att AS (
 ),
 win AS (
     SELECT request_id, attempt, runner_id, endpoint, s,
-           coalesce(e, s + INTERVAL 1 DAY) AS e
+           coalesce(e, s + INTERVAL 1 DAY) AS e,
+           row_number() OVER (ORDER BY runner_id, s, request_id, attempt) AS wid
     FROM att WHERE s IS NOT NULL
 ),
+-- per runner, the attempts in flight as a step function (strict: dispatch..answer; loose: the
+-- answer + SLACK_S): each change point holds the count and the sum of the open windows' ids,
+-- which IS the open window's id when the count is 1; a line looks up the step it falls in
+pts AS (
+    SELECT runner_id, 0 AS loose, s AS ts, 1 AS d, wid FROM win
+    UNION ALL SELECT runner_id, 0, e, -1, wid FROM win
+    UNION ALL SELECT runner_id, 1, s, 1, wid FROM win
+    UNION ALL SELECT runner_id, 1, e + to_seconds(?), -1, wid FROM win
+),
+run AS (
+    SELECT runner_id, loose, ts, sum(d) OVER w AS n, sum(d * wid) OVER w AS ids,
+           row_number() OVER w AS rn
+    FROM pts
+    WINDOW w AS (PARTITION BY runner_id, loose ORDER BY ts, d DESC, wid
+                 ROWS UNBOUNDED PRECEDING)
+),
+steps AS (
+    SELECT runner_id, loose, ts, arg_max(n, rn) AS n, arg_max(ids, rn) AS ids
+    FROM run GROUP BY ALL
+),
+strict_steps AS (SELECT runner_id, ts, n, ids FROM steps WHERE loose = 0),
+loose_steps AS (SELECT runner_id, ts, n, ids FROM steps WHERE loose = 1),
+looked AS (
+    SELECT c.event_id, st.n AS strict_n, st.ids AS strict_id, lo.n AS loose_n,
+           lo.ids AS loose_id
+    FROM cand c
+    ASOF LEFT JOIN strict_steps st ON st.runner_id = c.runner_id AND c.ts >= st.ts
+    ASOF LEFT JOIN loose_steps lo ON lo.runner_id = c.runner_id AND c.ts >= lo.ts
+),
 m AS (
-    SELECT c.event_id,
-           count(*) FILTER (WHERE c.ts BETWEEN w.s AND w.e) AS strict_n,
-           count(*) AS loose_n,
-           arg_min({'request_id': w.request_id, 'attempt': w.attempt, 'endpoint': w.endpoint},
-                   (c.ts NOT BETWEEN w.s AND w.e)::INTEGER) AS pick
-    FROM cand c JOIN win w
-      ON w.runner_id = c.runner_id
-     AND c.ts BETWEEN w.s AND w.e + to_seconds(?)
-    GROUP BY c.event_id
+    SELECT l.event_id, coalesce(l.strict_n, 0) AS strict_n, coalesce(l.loose_n, 0) AS loose_n,
+           {'request_id': w.request_id, 'attempt': w.attempt, 'endpoint': w.endpoint} AS pick
+    FROM looked l
+    LEFT JOIN win w
+      ON w.wid = CASE WHEN l.strict_n = 1 THEN l.strict_id
+                      WHEN coalesce(l.strict_n, 0) = 0 AND l.loose_n = 1 THEN l.loose_id END
 ),
 known AS (SELECT DISTINCT runner_id FROM att),
 v AS (
