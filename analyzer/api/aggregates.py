@@ -43,8 +43,8 @@ def _and(where: str, condition: str) -> str:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> Any:
-    row = con.execute(sql, params).fetchone()
-    return None if row is None else row[0]
+    rows = con.execute(sql, params).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _stored_view(con: duckdb.DuckDBPyConnection, filters: Filters) -> bool:

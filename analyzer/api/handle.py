@@ -227,10 +227,10 @@ def open_db(path: PathLike | None = None) -> Analysis:
     con = open_connection(path)
     target = Path(path) if path is not None else None
     if target is None:
-        row = con.execute(
+        rows = con.execute(
             "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-        target = Path(row[0]) if row and row[0] else None
+        ).fetchall()
+        target = Path(rows[0][0]) if rows and rows[0][0] else None
     return Analysis(con, target)
 
 

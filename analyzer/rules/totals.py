@@ -105,14 +105,14 @@ def cost_totals(findings: Iterable[Finding]) -> CostTotals:
     con = duckdb.connect()
     try:
         con.register("reported", frame)
-        row = con.execute(
+        rows = con.execute(
             "SELECT sum(runners_killed), sum(gpu_seconds), sum(cost_usd) FROM ("
             + finding_cost_sql("reported")
             + ")"
-        ).fetchone()
+        ).fetchall()
     finally:
         con.close()
-    assert row is not None
+    row = rows[0]
     return CostTotals(
         runners_killed=int(row[0] or 0),
         gpu_seconds=float(row[1] or 0.0),
