@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_driver import CHROMIUM, CHROMIUM_ARGS, ROOT, exceptions, open_url, streamlit_server
+from dashboard_driver import CHROMIUM, CHROMIUM_ARGS, ROOT, exceptions, settle, streamlit_server
 
 import analyzer
 from analyzer.cli import main
@@ -80,7 +80,8 @@ def _overview_metrics(db: Path) -> dict[str, str]:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_context(viewport={"width": 1600, "height": 1400}).new_page()
-            open_url(page, url, "overview")
+            page.goto(url)
+            settle(page, "Incident overview", timeout_ms=180_000)  # the machine may be busy
             assert not exceptions(page), exceptions(page)
             metrics = page.locator('[data-testid="stMetric"]')
             shown = {}
