@@ -30,6 +30,8 @@ class Setting:
     name: str
     value: object
     node: ast.AST
+    owner: str
+    """The app class (or fal function) whose source sets it: a base app may be another file."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def _class_settings(cls: ast.ClassDef, names: Names) -> dict[str, Setting]:
     out: dict[str, Setting] = {}
     for kw in cls.keywords:
         if kw.arg in SETTINGS:
-            out[kw.arg] = Setting(kw.arg, names.value(kw.value), kw)
+            out[kw.arg] = Setting(kw.arg, names.value(kw.value), kw, cls.name)
     for stmt in cls.body:
         target: ast.expr | None = None
         value: ast.expr | None = None
@@ -185,7 +187,7 @@ def _class_settings(cls: ast.ClassDef, names: Names) -> dict[str, Setting]:
         elif isinstance(stmt, ast.AnnAssign):
             target, value = stmt.target, stmt.value
         if isinstance(target, ast.Name) and target.id in SETTINGS and value is not None:
-            out[target.id] = Setting(target.id, names.value(value), stmt)
+            out[target.id] = Setting(target.id, names.value(value), stmt, cls.name)
     return out
 
 
@@ -217,7 +219,7 @@ def find_apps(tree: ast.Module, names: Names, known: set[str]) -> list[App]:
                 callee, call = _decorator_call(dec)
                 if names.qualname(callee) in FUNCTIONS:
                     settings = {
-                        k.arg: Setting(k.arg, names.value(k.value), k)
+                        k.arg: Setting(k.arg, names.value(k.value), k, node.name)
                         for k in (call.keywords if call else [])
                         if k.arg in SETTINGS
                     }

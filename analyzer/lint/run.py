@@ -117,7 +117,7 @@ def _finding(hit: Hit, src: _Source, severity: str) -> SourceFinding:
     end_text = src.lines[end_lineno - 1] if 0 < end_lineno <= len(src.lines) else line_text
     column = _column(line_text, getattr(node, "col_offset", 0))
     end_column = _column(end_text, getattr(node, "end_col_offset", None) or 0)
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):  # point at `def`, not the body
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):  # the `def` line
         end_lineno, end_column = lineno, len(line_text) + 1
     file = display_path(src.path) or src.path
     return SourceFinding(
@@ -172,7 +172,7 @@ def lint_sources(
                 seen.add(key)
                 first = getattr(hit.node, "lineno", 1)
                 last = getattr(hit.node, "end_lineno", None) or first
-                if isinstance(hit.node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if isinstance(hit.node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                     last = hit.node.body[0].lineno - 1 if hit.node.body else first
                     first = min([first, *(d.lineno for d in hit.node.decorator_list)])
                 if is_suppressed(table, hit.code, first, max(first, last)):

@@ -92,3 +92,31 @@ def test_seed_000_turns_into_findings_when_its_cancel_route_goes() -> None:
     assert {c for c, _ in found(head)} == {"A002"}
     lazy = seed.replace("self._tasks[x_fal_request_id].cancel()", "pass")
     assert {c for c, _ in found(lazy)} == {"C002"}
+
+
+def test_apps_are_found_across_files_with_inherited_settings() -> None:
+    base = b"""
+from fal import App as FalApp
+
+class Base(FalApp):
+    request_timeout = 30
+"""
+    sub = b"""
+import asyncio
+import fal
+from base import Base
+
+class Worker(Base):
+    @fal.endpoint("/")
+    def run(self, n: int) -> int:
+        return asyncio.run(asyncio.wait_for(self.job(n), 90))
+"""
+    findings, apps, _suppressed, bad = lint_sources([("base.py", base), ("sub.py", sub)], RULES)
+    assert bad == [] and apps == 2
+    assert {(f.code, f.file, f.line, f.app) for f in findings} == {
+        ("C007", "sub.py", 9, "Worker"),  # the 30 s come from Base, in the other file
+        ("R003", "sub.py", 6, "Worker"),  # reported at the class in this file, not base.py's line
+    }
+    r003 = next(f for f in findings if f.code == "R003")
+    assert "(inherited from Base)" in r003.message
+    assert r003.snippet == "class Worker(Base):"

@@ -110,10 +110,13 @@ class TimeoutRetriedForLongWork(SourceCheck):
             if not longer:
                 continue
             worst = max(longer, key=lambda b: b.seconds)
+            own = setting.owner == app.name  # else inherited, maybe from another file
             yield Hit(
                 self.code,
-                setting.node,
-                f"request_timeout = {limit:g} s with the timeout retry condition on, but "
+                setting.node if own else app.node,
+                f"request_timeout = {limit:g} s"
+                + ("" if own else f" (inherited from {setting.owner})")
+                + " with the timeout retry condition on, but "
                 f"{app.name} allows {worst.seconds:g} s (`{short(worst.call)}`, line "
                 f"{worst.node.lineno}): each such request is retried up to 10 times, each "
                 'attempt killing a runner; set skip_retry_conditions = ["timeout"] or raise '
