@@ -234,20 +234,45 @@ def find_apps(tree: ast.Module, names: Names, known: set[str]) -> list[App]:
     return apps
 
 
-def inherit_settings(apps: list[App]) -> None:
-    """Fill each app's missing settings from its base apps (by class name, all files)."""
-    by_name = {a.name: a for a in apps if isinstance(a.node, ast.ClassDef)}
+OwnSettings = dict[str, tuple[list[str], dict[str, tuple[object, str]]]]
+"""App class -> (its base names, {setting: (value, owner)} as its own source sets them)."""
 
-    def settings(app: App, depth: int = 0) -> dict[str, Setting]:
-        merged: dict[str, Setting] = {}
+
+def own_settings(apps: list[App]) -> OwnSettings:
+    return {
+        a.name: (list(a.bases), {k: (s.value, s.owner) for k, s in a.settings.items()})
+        for a in apps
+        if isinstance(a.node, ast.ClassDef)
+    }
+
+
+def resolve_settings(table: OwnSettings) -> dict[str, dict[str, tuple[object, str]]]:
+    """Each app class's settings over those of its base apps (all files; the first base wins,
+    as in Python's MRO)."""
+
+    def merged(name: str, depth: int = 0) -> dict[str, tuple[object, str]]:
+        bases, own = table[name]
+        out: dict[str, tuple[object, str]] = {}
         if depth < 20:
-            for b in app.bases:
-                base = by_name.get(b)
-                if base is not None and base is not app:
-                    merged.update(settings(base, depth + 1))
-        merged.update(app.settings)
-        return merged
+            for b in reversed(bases):
+                if b in table and b != name:
+                    out.update(merged(b, depth + 1))
+        out.update(own)
+        return out
 
-    resolved = {id(a): settings(a) for a in apps}
+    return {name: merged(name) for name in table}
+
+
+def inherit_settings(apps: list[App], resolved: dict[str, dict[str, tuple[object, str]]]) -> None:
+    """Fill each app's missing settings from its base apps (``resolved`` by class name); an
+    inherited setting points at the app's own class and names the base that set it."""
     for a in apps:
-        a.settings = resolved[id(a)]
+        if not isinstance(a.node, ast.ClassDef):
+            continue
+        inherited: dict[str, tuple[object, str]] = {}
+        for b in reversed(a.bases):  # the first base is applied last: it wins
+            if b != a.name:
+                inherited.update(resolved.get(b, {}))
+        for key, (value, owner) in inherited.items():
+            if key not in a.settings:
+                a.settings[key] = Setting(key, value, a.node, owner)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import time
 import tokenize
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,14 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from analyzer.config import Config, ConfigError
-from analyzer.lint.apps import app_class_names, class_bases, find_apps, inherit_settings
+from analyzer.lint.apps import (
+    app_class_names,
+    class_bases,
+    find_apps,
+    inherit_settings,
+    own_settings,
+    resolve_settings,
+)
 from analyzer.lint.checks import BY_CODE, Hit, Module
 from analyzer.lint.context import Parents
 from analyzer.lint.files import collect
@@ -141,21 +149,39 @@ def _finding(hit: Hit, src: _Source, severity: str) -> SourceFinding:
     )
 
 
-def lint_sources(
-    sources: Sequence[tuple[str, bytes]], rules: Sequence[SelectedRule]
-) -> tuple[list[SourceFinding], int, int, list[Unparsable]]:
-    """(findings, apps found, suppressed, unparsable) for ``(path, bytes)`` pairs."""
+Counts = tuple[list[SourceFinding], int, int, list[Unparsable]]
+"""(findings, apps found, suppressed inline, unparsable files)."""
+
+MIN_FILES_PER_WORKER = 150
+
+
+def parse_all(sources: Sequence[tuple[str, bytes]]) -> tuple[list[_Source], list[Unparsable]]:
     parsed: list[_Source] = []
     bad: list[Unparsable] = []
     for path, data in sources:
         result = parse(path, data)
-        (bad if isinstance(result, Unparsable) else parsed).append(result)  # type: ignore[arg-type]
-    known = app_class_names([class_bases(s.tree, s.names) for s in parsed])
-    modules = [
+        if isinstance(result, Unparsable):
+            bad.append(result)
+        else:
+            parsed.append(result)
+    return parsed, bad
+
+
+def bases_of(parsed: Sequence[_Source]) -> list[dict[str, list[str]]]:
+    return [class_bases(s.tree, s.names) for s in parsed]
+
+
+def build_modules(parsed: Sequence[_Source], known: set[str]) -> list[tuple[_Source, Module]]:
+    return [
         (s, Module.build(s.path, s.tree, s.names, find_apps(s.tree, s.names, known), s.parents))
         for s in parsed
     ]
-    inherit_settings([a for _, m in modules for a in m.apps])
+
+
+def run_checks(
+    modules: Sequence[tuple[_Source, Module]], rules: Sequence[SelectedRule]
+) -> tuple[list[SourceFinding], int]:
+    """(findings, suppressed inline) of every selected check over ``modules``."""
     checks = [(BY_CODE[r.rule.code](r.options), r.severity) for r in rules]
     findings: list[SourceFinding] = []
     suppressed = 0
@@ -179,13 +205,46 @@ def lint_sources(
                     suppressed += 1
                     continue
                 findings.append(_finding(hit, src, severity))
-    findings.sort(key=lambda f: (f.file, f.line, f.column, f.code))
-    apps = sum(len(m.apps) for _, m in modules)
-    return findings, apps, suppressed, bad
+    return findings, suppressed
+
+
+def sort_findings(findings: list[SourceFinding]) -> list[SourceFinding]:
+    return sorted(findings, key=lambda f: (f.file, f.line, f.column, f.code))
+
+
+def lint_sources(
+    sources: Sequence[tuple[str, bytes]], rules: Sequence[SelectedRule], workers: int = 1
+) -> Counts:
+    """Lint ``(path, bytes)`` pairs; with ``workers`` > 1 (and enough files) in that many
+    forked processes (:mod:`analyzer.lint.parallel`), with the same result."""
+    if workers > 1 and len(sources) >= 2 * MIN_FILES_PER_WORKER:
+        from analyzer.lint import parallel
+
+        if parallel.available():
+            n = min(workers, len(sources) // MIN_FILES_PER_WORKER)
+            return parallel.lint_parallel(sources, rules, n)
+    parsed, bad = parse_all(sources)
+    modules = build_modules(parsed, app_class_names(bases_of(parsed)))
+    apps = [a for _, m in modules for a in m.apps]
+    inherit_settings(apps, resolve_settings(own_settings(apps)))
+    findings, suppressed = run_checks(modules, rules)
+    return sort_findings(findings), len(apps), suppressed, bad
+
+
+def default_workers() -> int:
+    """The CPUs this process may use (``os.sched_getaffinity``), at most 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
 
 
 def lint_paths(
-    paths: Iterable[str], config: Config | None = None, exclude: Iterable[str] = ()
+    paths: Iterable[str],
+    config: Config | None = None,
+    exclude: Iterable[str] = (),
+    workers: int | None = None,
 ) -> LintResult:
     """Lint the Python files under ``paths`` with the rules ``config`` selects."""
     config = config or Config()
@@ -199,7 +258,9 @@ def lint_paths(
             sources.append((str(f), f.read_bytes()))
         except OSError as exc:
             unreadable.append(Unparsable(str(f), None, f"cannot read: {exc.strerror}"))
-    findings, apps, suppressed, bad = lint_sources(sources, rules)
+    findings, apps, suppressed, bad = lint_sources(
+        sources, rules, default_workers() if workers is None else workers
+    )
     return LintResult(
         findings=tuple(findings),
         rules=tuple(rules),

@@ -120,3 +120,29 @@ class Worker(Base):
     r003 = next(f for f in findings if f.code == "R003")
     assert "(inherited from Base)" in r003.message
     assert r003.snippet == "class Worker(Base):"
+
+
+def test_workers_give_the_single_process_result(tmp_path) -> None:
+    """The forked workers (analyzer.lint.parallel) find exactly what one process finds, also
+    for an app whose base app (and its request_timeout) sits in another worker's share."""
+    from analyzer.lint.run import MIN_FILES_PER_WORKER
+
+    sources = [(f"case{i:03d}.py", c.source.encode()) for i, c in enumerate(CASES)]
+    base = b"import fal\n\nclass Shared(fal.App):\n    request_timeout = 30\n"
+    sub = b"""import asyncio
+import fal
+
+class Leaf(Shared):
+    @fal.endpoint("/")
+    def run(self, n: int) -> int:
+        return asyncio.run(asyncio.wait_for(self.job(n), 90))
+"""
+    sources += [("base.py", base), ("leaf.py", sub), ("broken.py", b"def f(:\n")]
+    while len(sources) < 2 * MIN_FILES_PER_WORKER + 1:
+        sources.append((f"pad{len(sources):04d}.py", b"import fal\nx = 1\n"))
+    one = lint_sources(sources, RULES, workers=1)
+    two = lint_sources(sources, RULES, workers=2)
+    assert [f.to_dict() for f in two[0]] == [f.to_dict() for f in one[0]]
+    assert two[1:] == one[1:]
+    assert ("C007", "leaf.py") in {(f.code, f.file) for f in one[0]}
+    assert [u.file for u in one[3]] == ["broken.py"]
