@@ -8,6 +8,7 @@ from analyzer.report.base import CheckReport, Formatter
 from analyzer.rules import Finding
 from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.totals import cost_totals
+from analyzer.textsafe import visible
 
 WIDTH = 150
 
@@ -109,7 +110,8 @@ def source_text(report: CheckReport) -> str:
     for f in report.findings:
         loc = f.location
         where = f"{loc.file}:{loc.line}:{loc.column}" if loc is not None else "-"
-        lines.append(f"{where}: {f.code} [{f.severity}] {f.message}")
+        # file names and source text are shown, never obeyed (no escape sequence reaches a tty)
+        lines.append(visible(f"{where}: {f.code} [{f.severity}] {f.message}"))
     if lines:
         lines.append("")
     s = report.summary
@@ -120,7 +122,7 @@ def source_text(report: CheckReport) -> str:
         f"{s.get('apps', 0):,} apps"
     )
     for bad in s.get("unparsable", []):
-        lines.append(f"{bad['file']}:{bad['line'] or 1}: cannot lint: {bad['reason']}")
+        lines.append(visible(f"{bad['file']}:{bad['line'] or 1}: cannot lint: {bad['reason']}"))
     if s.get("suppressed"):
         lines.append(f"{s['suppressed']} findings suppressed inline (# analyzer: ignore)")
     if report.baseline_suppressed:

@@ -237,3 +237,11 @@ def test_rules_command_shows_the_source_only_rules(capsys) -> None:
     assert main(["rules", "A002"]) == 0
     out = capsys.readouterr().out
     assert "A002 cancel.no-cancel-route (warning)" in out and "/cancel" in out
+
+
+def test_text_output_never_carries_a_terminal_escape(repo: Path, capsys) -> None:
+    evil = repo / "src" / "apps" / "evil\x1b[2Jname.py"
+    evil.write_text(NEW, encoding="utf-8")
+    code, out, _ = lint(capsys, "src")
+    assert code == 1 and "\x1b" not in out
+    assert "evil\u241b[2Jname.py:7:" in out  # ESC shown as its picture
