@@ -70,9 +70,27 @@ def validation_branch(where: Where, func: Func | None) -> ast.If | None:
     inputs = input_names(func)
     for branch, _holds in where.branches:
         used = {n.id for n in ast.walk(branch.test) if isinstance(n, ast.Name)}
-        if used & inputs and not is_fault_test(branch.test, where):
+        if (
+            used & inputs
+            and _checks_validity(branch.test)
+            and not is_fault_test(branch.test, where)
+        ):
             return branch
     return None
+
+
+_VALIDITY_OPS = (ast.Is, ast.IsNot, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.NotIn, ast.NotEq)
+
+
+def _checks_validity(test: ast.expr) -> bool:
+    """A test that judges the input (``not x``, ``x is None``, ``len(x) > n``, ``x not in OK``,
+    ``not isinstance(...)``), not one that dispatches on it (``mode == "fast"``, ``x in MODES``)."""
+    for n in ast.walk(test):
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.Not):
+            return True
+        if isinstance(n, ast.Compare) and any(isinstance(op, _VALIDITY_OPS) for op in n.ops):
+            return True
+    return False
 
 
 def _caught(handler: ast.ExceptHandler, module: Module) -> str:
