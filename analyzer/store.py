@@ -105,6 +105,10 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False) -> duckdb
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         ensure_schema(con)
+    else:  # a reader survives any time stored (year 58857, infinity): read as NULL
+        from analyzer.safe_times import guard_times
+
+        guard_times(con)
     return con
 
 

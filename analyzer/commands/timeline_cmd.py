@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from analyzer import store
 from analyzer.errors import AnalyzerError, InputNotFoundError
 from analyzer.store import DEFAULT_DB, connect
 from analyzer.textsafe import visible
@@ -53,14 +54,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.replay import ensure_replayed, load_policy  # only for this command
+    from analyzer.replay import load_policy  # only for this command
 
     if args.db != ":memory:" and not Path(args.db).exists():
         raise InputNotFoundError(f"database not found: {args.db} (run `analyzer import` first)")
     policy = load_policy(args.policy) if args.policy else None
-    con = connect(args.db)
+    con = _open_replayed(args.db, policy)
     try:
-        ensure_replayed(con, policy)
         cur = con.execute(
             f"SELECT {', '.join(_SUMMARY_COLS)} FROM requests WHERE request_id = ?",
             [args.request_id],
@@ -92,6 +92,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_replayed(db: str, policy: Any) -> Any:
+    """A READ-ONLY connection to ``db`` with its replay up to date (works while the dashboard
+    holds the file); only a stale replay takes the write lock, for the moment it replays."""
+    from analyzer.replay import ensure_replayed
+    from analyzer.replay.build import is_stale
+
+    if db == ":memory:":
+        con = connect(db)
+        ensure_replayed(con, policy)
+        return con
+    con = connect(db, read_only=True)
+    if not store.table_exists(con, "events"):
+        con.close()
+        raise AnalyzerError(f"{db} is not an analyzer database (no events table)")
+    if not is_stale(con):
+        return con
+    con.close()
+    writer = connect(db)
+    try:
+        ensure_replayed(writer, policy)
+    finally:
+        writer.close()
+    return connect(db, read_only=True)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat() + "Z"
@@ -114,16 +139,17 @@ def format_text(request_id: str, summary: dict[str, Any], steps: list[dict[str, 
     )
     if summary.get("partial"):
         head += "  (partial: its start is not in the imported window)"
-    t0 = steps[0]["ts"] if steps else None
+    t0 = next((s["ts"] for s in steps if isinstance(s["ts"], datetime)), None)
     rows = []
     for s in steps:
-        ts: datetime = s["ts"]
-        rel = (ts - t0).total_seconds() if t0 is not None else 0.0
+        ts = s["ts"]  # None for a time no datetime can hold (analyzer.safe_times)
+        known = isinstance(ts, datetime) and t0 is not None
+        rel = f"+{(ts - t0).total_seconds():.3f}s" if known else "?"
         event = s["event"] + (" (inferred)" if s["inferred"] else "")
         rows.append(
             (
-                ts.strftime("%H:%M:%S.%f")[:-3],
-                f"+{rel:.3f}s",
+                ts.strftime("%H:%M:%S.%f")[:-3] if isinstance(ts, datetime) else "?",
+                rel,
                 visible(s["lane"]),
                 visible(event),
                 _one_line(s["detail"]),

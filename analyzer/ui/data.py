@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import duckdb
 import streamlit as st
 
+from analyzer import safe_times
 from analyzer.api.database import open_connection, sample_db_path
 
 DB_ENV = "ANALYZER_DB"
@@ -75,7 +76,7 @@ def forget(path: str) -> None:
 def _cached(name: str, path: str, args: tuple[Any, ...], kwargs: tuple[Any, ...]) -> Any:
     module_name, _, attr = name.rpartition(".")
     fn = getattr(importlib.import_module(module_name), attr)
-    cur = connection(path).cursor()
+    cur = safe_times.cursor(connection(path))  # sees the guard of stored times
     try:
         return fn(cur, *args, **dict(kwargs))
     finally:
