@@ -37,12 +37,22 @@ def register(sub: Any) -> None:
         metavar="NAME",
         help="force a format instead of detecting it (" + ", ".join(LOG_FORMAT_NAMES) + ")",
     )
+    p.add_argument(
+        "--ts-window",
+        default=None,
+        metavar="FROM..TO",
+        help="plausible times; lines outside are rejected (default: $ANALYZER_TS_WINDOW or "
+        "2000-01-01..2100-01-01)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.importers import import_paths  # NumPy, pyarrow: only for this command
     from analyzer.importers.paths import expand_paths
+    from analyzer.importers.timestamps import current_window, parse_window
+
+    window = parse_window(args.ts_window) if args.ts_window else current_window()
 
     files = expand_paths(args.paths)  # fail on a missing path before touching the database
     total = 0
@@ -52,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(total, stream=sys.stderr)
     con = connect(args.db)
     try:
-        summary = import_paths(con, [str(f) for f in files], fmt=args.fmt, progress=progress)
+        summary = import_paths(
+            con, [str(f) for f in files], fmt=args.fmt, progress=progress, ts_window=window.text
+        )
     finally:
         progress.close()
         con.close()

@@ -29,6 +29,7 @@ from analyzer.importers.formats.fal_attribution import attribution_counts
 from analyzer.importers.paths import READ_ERRORS, expand_paths, is_compressed
 from analyzer.importers.registry import Format, ImportContext, get_format, register
 from analyzer.importers.summary import FileResult, ImportSummary, RejectedLine
+from analyzer.importers.timestamps import use_window
 from analyzer.progress import Progress
 from analyzer.store import ensure_schema
 
@@ -50,6 +51,24 @@ def import_paths(
     *,
     fmt: str | None = None,
     progress: Progress | None = None,
+    ts_window: str | None = None,
+) -> ImportSummary:
+    """Import every file that ``paths`` names into the database behind ``con``.
+
+    ``ts_window`` (``"2000-01-01..2100-01-01"``): the plausible times; a line whose time falls
+    outside is rejected with its reason (default: $ANALYZER_TS_WINDOW or
+    :data:`~analyzer.importers.timestamps.DEFAULT_WINDOW`).
+    """
+    with use_window(ts_window):
+        return _import_paths(con, paths, fmt=fmt, progress=progress)
+
+
+def _import_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    fmt: str | None,
+    progress: Progress | None,
 ) -> ImportSummary:
     """Import every file that ``paths`` names into the database behind ``con``.
 

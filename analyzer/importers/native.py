@@ -45,6 +45,7 @@ from analyzer.importers.lines import (
 )
 from analyzer.importers.paths import READ_ERRORS, is_compressed, open_binary
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
+from analyzer.importers.timestamps import current_window
 from analyzer.store import MAX_RAW_CHARS, next_event_id
 
 if TYPE_CHECKING:
@@ -236,7 +237,9 @@ def _insert_segment(
 ) -> int:
     """Run the fast INSERT over the next segment of the stream; the events inserted."""
     stream = pa.RecordBatchReader.from_batches(LINES_SCHEMA, source.batches())
-    return insert_stream(con, native_sql.insert_events_sql(), params, stream, lambda: source.error)
+    return insert_stream(
+        con, native_sql.insert_events_sql(current_window()), params, stream, lambda: source.error
+    )
 
 
 def insert_stream(
@@ -339,7 +342,8 @@ def store_rejected(
         con.register("chunk_lines", table)
         try:
             rows = con.execute(
-                native_sql.insert_rejected_sql(), {**params, "max_raw": MAX_RAW_CHARS}
+                native_sql.insert_rejected_sql(current_window()),
+                {**params, "max_raw": MAX_RAW_CHARS},
             ).fetchall()
         finally:
             con.unregister("chunk_lines")

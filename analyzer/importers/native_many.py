@@ -31,6 +31,7 @@ from analyzer.importers import native, native_sql
 from analyzer.importers.lines import LINES_SCHEMA, LineReader, numeric_array
 from analyzer.importers.paths import open_binary
 from analyzer.importers.summary import FileResult
+from analyzer.importers.timestamps import current_window
 from analyzer.store import next_event_id
 
 if TYPE_CHECKING:
@@ -68,7 +69,9 @@ def import_many(con: duckdb.DuckDBPyConnection, jobs: list[FileJob]) -> list[Fil
         [(i, str(j.path), j.ctx.import_id) for i, j in enumerate(jobs)],
     )
     stream = pa.RecordBatchReader.from_batches(MANY_SCHEMA, chain.batches())
-    native.insert_stream(con, native_sql.insert_events_many_sql(), {}, stream, lambda: chain.error)
+    native.insert_stream(
+        con, native_sql.insert_events_many_sql(current_window()), {}, stream, lambda: chain.error
+    )
     con.execute("DROP TABLE chunk_files")
     ids = [j.ctx.import_id for j in jobs]
     good = dict(

@@ -41,6 +41,13 @@ from functools import cache
 
 from analyzer.fields import FIELD_TYPES, KNOWN_EVENTS
 from analyzer.importers.redact import redact_sql
+from analyzer.importers.timestamps import (
+    BAD_OFFSET,
+    BAD_OFFSET_PATTERN,
+    NOT_FINITE,
+    TsWindow,
+    seconds_sql,
+)
 from analyzer.store import quote_identifier as q
 
 # reasons (the exact strings stored in rejected.reason)
@@ -95,7 +102,12 @@ def typed_expr(name: str, sql_type: str) -> str:
 
 
 _TS = _v("ts")
-_TS_EXPR = f"coalesce(try_cast({_TS} AS TIMESTAMPTZ), try(to_timestamp(try_cast({_TS} AS DOUBLE))))"
+# a number is a Unix time in s/ms/us/ns (by magnitude); a string with an impossible offset
+# (+99:99) is no time (DuckDB would shift it by 99 hours)
+_TS_EXPR = (
+    f"CASE WHEN _ts_num IS NOT NULL THEN try(to_timestamp({seconds_sql('_ts_num')})) "
+    f"WHEN _ts_bad_offset THEN NULL ELSE try_cast({_TS} AS TIMESTAMPTZ) END"
+)
 # the timestamp as written, unless it is an RFC 3339 UTC time ending in "Z": ``ts`` holds that
 # one exactly (to the microsecond). Storing every "...Z" string again cost 15% of the import.
 _TS_RAW = f"CASE WHEN suffix({_TS}, 'Z') THEN NULL ELSE {_TS} END"
@@ -110,7 +122,7 @@ _REMOVE_KNOWN = json.dumps(dict.fromkeys(FIELD_TYPES))
 _PRESENT = " + ".join(f"({_v(n)} IS NOT NULL)::INTEGER" for n in FIELD_TYPES)
 
 
-def _checks() -> list[tuple[str, str]]:
+def _checks(window: TsWindow) -> list[tuple[str, str]]:
     """Every check of a line, in order: (condition that makes the line bad, reason SQL).
 
     The fast path keeps the lines for which none holds; the precise path names the first
@@ -120,7 +132,14 @@ def _checks() -> list[tuple[str, str]]:
         ("j IS NULL AND NOT json_valid(line)", _lit(NOT_JSON)),
         ("j IS NULL", _lit(NOT_OBJECT)),
         (f"{_TS} IS NULL", _lit(MISSING_TS)),
+        ("_ts_num IS NOT NULL AND NOT isfinite(_ts_num)", _lit(NOT_FINITE)),
+        ("_ts_bad_offset", _lit(BAD_OFFSET)),
         ("ts_value IS NULL", _lit(INVALID_TS)),
+        (
+            f"ts_value < {_lit(window.start.isoformat())}::TIMESTAMPTZ "
+            f"OR ts_value >= {_lit(window.end.isoformat())}::TIMESTAMPTZ",
+            f"{_lit(window.reason() + ': ')} || left({_TS}, {_VALUE_PREVIEW})",
+        ),
         (f"{_v('source')} IS NULL", _lit(MISSING_SOURCE)),
         (f"{_v('source')} NOT IN ({_list(SOURCES)})", _lit(UNKNOWN_SOURCE)),
         (f"trim(coalesce({_v('event')}, '')) = ''", _lit(MISSING_EVENT)),
@@ -138,12 +157,12 @@ def _checks() -> list[tuple[str, str]]:
     return checks
 
 
-def _reason_expr() -> str:
+def _reason_expr(window: TsWindow) -> str:
     """The first problem of a line, in a fixed order; NULL for a good line."""
-    return "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in _checks()) + " END"
+    return "CASE " + " ".join(f"WHEN {c} THEN {r}" for c, r in _checks(window)) + " END"
 
 
-def _good_expr() -> str:
+def _good_expr(window: TsWindow) -> str:
     """True for a line with no problem.
 
     DuckDB pushes a filter down through the projections below it by inlining what they
@@ -151,7 +170,7 @@ def _good_expr() -> str:
     computes the timestamp and the casts twice. ``random()`` is volatile, which stops the
     pushdown: the filter stays on top and reuses the columns (about 10% less CPU).
     """
-    checks = " ".join(f"WHEN {c} THEN false" for c, _ in _checks()[1:])
+    checks = " ".join(f"WHEN {c} THEN false" for c, _ in _checks(window)[1:])
     return f"(CASE {checks} ELSE true END) AND random() >= 0.0"
 
 
@@ -171,13 +190,18 @@ WITH lines AS (
         CASE WHEN starts_with(line, '{{') OR starts_with(ltrim(line), '{{')
              THEN try(json_transform(line, {_lit(_STRUCT_SPEC)})) END AS j
     FROM lines
+), timed AS (
+    SELECT *, try_cast({_TS} AS DOUBLE) AS _ts_num,
+        coalesce(NOT suffix({_TS}, 'Z') AND regexp_matches({_TS}, {_lit(BAD_OFFSET_PATTERN)}),
+                 false) AS _ts_bad_offset
+    FROM objects
 ), typed AS (
     SELECT *,
         {_TS_EXPR} AS ts_value,
         {casts},
         CASE WHEN j IS NOT NULL AND len(json_keys(line)) > {_PRESENT}
             THEN nullif(json_merge_patch(line, {_lit(_REMOVE_KNOWN)}), '{{}}') END AS unknown
-    FROM objects
+    FROM timed
 )
 SELECT
     {passthrough}line_no,
@@ -201,16 +225,16 @@ def _output_columns() -> list[str]:
     return columns
 
 
-def stage_query() -> str:
+def stage_query(window: TsWindow) -> str:
     """One SELECT from ``chunk_lines``: typed columns, ``reason`` and ``raw`` per line."""
-    return _typed_query(f"{_reason_expr()} AS _reject_reason,\n    line AS _raw,")
+    return _typed_query(f"{_reason_expr(window)} AS _reject_reason,\n    line AS _raw,")
 
 
-def fast_query(passthrough: str = "") -> str:
+def fast_query(window: TsWindow, passthrough: str = "") -> str:
     """One SELECT from ``chunk_lines``: the typed columns of its good lines only (no
     reasons, no raw text: the bad lines are found afterwards and go through
     :func:`stage_query`)."""
-    typed = _typed_query(f"{_good_expr()} AS _good,", passthrough)
+    typed = _typed_query(f"{_good_expr(window)} AS _good,", passthrough)
     return f"SELECT * EXCLUDE (_good) FROM ({typed}) WHERE _good"
 
 
@@ -219,18 +243,18 @@ KNOWN_EVENTS_SQL = _list(KNOWN_EVENTS)
 
 
 @cache
-def insert_events_sql() -> str:
+def insert_events_sql(window: TsWindow) -> str:
     """INSERT the good lines of ``chunk_lines`` into ``events`` (returns the row count)."""
     cols = ", ".join(q(c) for c in EVENT_COLUMNS)
     return f"""
 INSERT INTO events (event_id, {cols}, origin, inferred, file, line_no, import_id)
 SELECT $id_base + line_no, {cols}, 'native', false, $file, line_no, $import_id
-FROM ({fast_query()})
+FROM ({fast_query(window)})
 """
 
 
 @cache
-def insert_events_many_sql() -> str:
+def insert_events_many_sql(window: TsWindow) -> str:
     """INSERT the good lines of ``chunk_lines`` coming from several files: each line carries
     ``src`` (the file's index in ``chunk_files(src, file, import_id)``) and ``id_base``."""
     cols = ", ".join(q(c) for c in EVENT_COLUMNS)
@@ -238,18 +262,18 @@ def insert_events_many_sql() -> str:
 INSERT INTO events (event_id, {cols}, origin, inferred, file, line_no, import_id)
 SELECT l.id_base + l.line_no, {", ".join("l." + q(c) for c in EVENT_COLUMNS)}, 'native', false,
        f.file, l.line_no, f.import_id
-FROM ({fast_query("src, id_base, ")}) l JOIN chunk_files f ON f.src = l.src
+FROM ({fast_query(window, "src, id_base, ")}) l JOIN chunk_files f ON f.src = l.src
 """
 
 
 @cache
-def insert_rejected_sql() -> str:
+def insert_rejected_sql(window: TsWindow) -> str:
     """INSERT the bad lines of ``chunk_lines`` into ``rejected``."""
     return f"""
 INSERT INTO rejected (file, line_no, raw, reason, import_id)
 SELECT $file, line_no, left(rtrim(_raw, chr(10) || chr(13)), $max_raw), _reject_reason,
        $import_id
-FROM ({stage_query()}) WHERE _reject_reason IS NOT NULL
+FROM ({stage_query(window)}) WHERE _reject_reason IS NOT NULL
 """
 
 

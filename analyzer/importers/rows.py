@@ -30,6 +30,7 @@ import pyarrow as pa
 from analyzer.fields import FIELD_TYPES, KNOWN_EVENTS
 from analyzer.importers.redact import redact_sql
 from analyzer.importers.summary import FIRST_REASONS, FileResult, RejectedLine
+from analyzer.importers.timestamps import current_window
 from analyzer.store import MAX_RAW_CHARS, next_event_id
 from analyzer.store import quote_identifier as q
 
@@ -69,17 +70,25 @@ def _select_list() -> str:
     return ", ".join(parts)
 
 
+_IN_WINDOW = "(ts IS NULL OR (ts >= $ts_lo AND ts < $ts_hi))"
 _INSERT_SQL = f"""
 INSERT INTO events (event_id, {", ".join(q(c) for c in FIELD_TYPES)}, ts_raw, ts_naive, extra,
                     origin, inferred, file, line_no, import_id)
 SELECT $id_base + _idx, {_select_list()},
        $origin, coalesce(inferred, false), $file, line_no, $import_id
-FROM _mapped_rows
+FROM _mapped_rows WHERE {_IN_WINDOW}
 """
 _COUNTS_SQL = f"""
 SELECT count(*), count(*) FILTER (WHERE ts_naive),
        count(*) FILTER (WHERE event NOT IN ({", ".join("'" + e + "'" for e in KNOWN_EVENTS)}))
-FROM _mapped_rows
+FROM _mapped_rows WHERE {_IN_WINDOW}
+"""
+# a row whose time is outside the plausible window (analyzer.importers.timestamps) is kept
+# in ``rejected`` (the row as JSON) with the reason
+_OUTSIDE_SQL = f"""
+SELECT line_no, to_json(r)::VARCHAR, $reason || ': ' || coalesce(ts_raw, ts::VARCHAR)
+FROM _mapped_rows r WHERE NOT {_IN_WINDOW}
+ORDER BY line_no
 """
 _REJECTED_SQL = f"""
 INSERT INTO rejected (file, line_no, raw, reason, import_id)
@@ -132,7 +141,9 @@ def insert_rows(
 ) -> FileResult:
     """Insert mapped rows into ``events``; return (or update) the counts."""
     out = result or FileResult(path=file, format=origin, import_id=import_id)
+    window = current_window()
     params = {"file": file, "import_id": import_id, "origin": origin}
+    bounds = {"ts_lo": window.start, "ts_hi": window.end}
     for table in _as_tables(rows):
         if len(table) == 0:
             continue
@@ -140,10 +151,14 @@ def insert_rows(
         id_base = next_event_id(con)
         con.register("_mapped_rows", table)
         try:
-            con.execute(_INSERT_SQL, {**params, "id_base": id_base})
-            n, naive, unknown = con.execute(_COUNTS_SQL).fetchall()[0]
+            con.execute(_INSERT_SQL, {**params, **bounds, "id_base": id_base})
+            n, naive, unknown = con.execute(_COUNTS_SQL, bounds).fetchall()[0]
+            outside = con.execute(_OUTSIDE_SQL, {"reason": window.reason(), **bounds}).fetchall()
         finally:
             con.unregister("_mapped_rows")
+        if outside:
+            rejected = [(int(r[0] or 0), str(r[1]), str(r[2])) for r in outside]
+            insert_rejected(con, rejected, file=file, import_id=import_id, result=out)
         out.events += int(n)
         out.naive_timestamps += int(naive)
         out.unknown_events += int(unknown)
