@@ -130,21 +130,21 @@ def test_429_behaviour_is_reported(tmp_path: Path) -> None:
     base = '{"source":"gateway","app":"a/b","endpoint":"/p",'
     log.write_text(
         base
-        + '"ts":1.0,"event":"request.received","request_id":"x","mode":"queue"}\n'
+        + '"ts":1795183391.0,"event":"request.received","request_id":"x","mode":"queue"}\n'
         + base
-        + '"ts":1.1,"event":"attempt.dispatched","request_id":"x","attempt":1,'
+        + '"ts":1795183391.1,"event":"attempt.dispatched","request_id":"x","attempt":1,'
         '"runner_id":"r1"}\n'
         + base
-        + '"ts":1.5,"event":"attempt.finished","request_id":"x","attempt":1,'
+        + '"ts":1795183391.5,"event":"attempt.finished","request_id":"x","attempt":1,'
         '"runner_id":"r1","status":429}\n'
         + base
-        + '"ts":1.6,"event":"attempt.dispatched","request_id":"x","attempt":2,'
+        + '"ts":1795183391.6,"event":"attempt.dispatched","request_id":"x","attempt":2,'
         '"runner_id":"r2"}\n'
         + base
-        + '"ts":2.0,"event":"attempt.finished","request_id":"x","attempt":2,'
+        + '"ts":1795183392.0,"event":"attempt.finished","request_id":"x","attempt":2,'
         '"runner_id":"r2","status":200}\n'
         + base
-        + '"ts":2.1,"event":"request.completed","request_id":"x","status":200}\n'
+        + '"ts":1795183392.1,"event":"request.completed","request_id":"x","status":200}\n'
     )
     con = fresh_db(log)
     report = build(con)

@@ -94,10 +94,10 @@ def test_multiline_details_stay_on_one_row(
 ) -> None:
     log = tmp_path / "l.jsonl"
     log.write_text(
-        '{"ts":1.0,"source":"gateway","event":"request.received","request_id":"m","mode":"queue"}\n'
-        '{"ts":1.1,"source":"gateway","event":"attempt.dispatched","request_id":"m","attempt":1,'
+        '{"ts":1795183391.0,"source":"gateway","event":"request.received","request_id":"m","mode":"queue"}\n'
+        '{"ts":1795183391.1,"source":"gateway","event":"attempt.dispatched","request_id":"m","attempt":1,'
         '"runner_id":"r"}\n'
-        '{"ts":1.2,"source":"runner","event":"log","request_id":"m","runner_id":"r",'
+        '{"ts":1795183391.2,"source":"runner","event":"log","request_id":"m","runner_id":"r",'
         '"level":"error","message":"Traceback (most recent call last):\\n  ...\\nKeyError: x"}\n'
     )
     db = tmp_path / "m.duckdb"
