@@ -9,6 +9,7 @@ command can meet (missing input, locked database) into one line and exit code 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -46,13 +47,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(func(args))
     except AnalyzerError as exc:
-        print(f"analyzer: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("analyzer: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except MemoryError:
+        _error("out of memory (try a smaller batch of files, or a machine with more memory)")
+        return EXIT_ERROR
+    except OSError as exc:  # disk full, permissions, ... while writing or reading
+        _error(_os_error(exc))
+        return EXIT_ERROR
+    except Exception as exc:  # DuckDB's errors about the environment: one line, exit 2
+        line = environment_error(exc)
+        if line is None:
+            raise
+        _error(line)
+        return EXIT_ERROR
+
+
+def _error(text: str) -> None:
+    """One line on stderr, whatever the text holds (invalid UTF-8 in a file name, newlines)."""
+    one = " ".join(text.split()) or "unknown error"
+    data = f"analyzer: error: {one}\n".encode("utf-8", errors="backslashreplace")
+    sys.stderr.flush()
+    try:
+        sys.stderr.buffer.write(data)
+        sys.stderr.flush()
+    except (AttributeError, ValueError):  # a stream without a buffer (tests capture text)
+        print(data.decode("utf-8", errors="replace"), end="", file=sys.stderr)
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on device{where}: free some space or use --db on another disk"
+    return f"{exc.strerror or exc}{where}"
+
+
+_DISK_FULL = ("no space left", "disk is full", "enospc", "file too large", "disk quota")
+
+
+def environment_error(exc: BaseException) -> str | None:
+    """The one line for an error caused by the machine, not by a bug: disk full (also a
+    file-size limit), out of memory, an I/O error; None for anything else. The chain of
+    causes is searched: DuckDB often reports a failed write as a later transaction error."""
+    import duckdb
+
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and cur not in chain and len(chain) < 10:
+        chain.append(cur)
+        cur = cur.__cause__ or cur.__context__
+    for err in chain:
+        text = " ".join(str(err).split())[:300]
+        lower = text.lower()
+        if isinstance(err, duckdb.OutOfMemoryException | MemoryError) or "out of memory" in lower:
+            return f"out of memory: {text}"
+        if any(word in lower for word in _DISK_FULL):
+            return f"cannot write (disk full?): {text}"
+    for err in chain:
+        if isinstance(err, duckdb.IOException):
+            return f"I/O error: {' '.join(str(err).split())[:300]}"
+    return None
 
 
 def entry() -> None:

@@ -197,17 +197,29 @@ def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
         try:
             if not store.table_exists(ro, "events"):
                 raise AnalyzerError(f"{db} is not an analyzer database (no events table)")
+            _require_events(ro, db)
             if is_current(ro, config):
                 return ensure_analyzed(ro, config)
         finally:
             ro.close()
     con = store.connect(db)
     try:
+        _require_events(con, db)
         if _sharded(args) and not is_current(con, config):
             return _analyze(args, con, config)
         return ensure_analyzed(con, config)
     finally:
         con.close()
+
+
+def _require_events(con: Any, db: Path) -> None:
+    """A database with no events (a failed or empty import) is an error, never a pass."""
+    rows = con.execute("SELECT count(*) FROM events").fetchall()
+    if not rows or not rows[0][0]:
+        raise AnalyzerError(
+            f"{db} holds no events (an import that failed or found no valid line?): "
+            "import logs into it first, or give log PATHs"
+        )
 
 
 def _report_import(summary: Any) -> None:

@@ -53,20 +53,44 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.importers.timestamps import current_window, parse_window
 
     window = parse_window(args.ts_window) if args.ts_window else current_window()
-
     files = expand_paths(args.paths)  # fail on a missing path before touching the database
     total = 0
     for f in files:
         with contextlib.suppress(OSError):
             total += os.stat(f).st_size
     progress = Progress(total, stream=sys.stderr)
+    created = args.db != ":memory:" and not os.path.exists(args.db)
     con = connect(args.db)
     try:
         summary = import_paths(
             con, [str(f) for f in files], fmt=args.fmt, progress=progress, ts_window=window.text
         )
-    finally:
+    except BaseException:
         progress.close()
         con.close()
+        if created:
+            _remove_if_empty(args.db)
+        raise
+    progress.close()
+    con.close()
     print(visible(summary.render()))  # file names and reasons come from the logs
     return 0
+
+
+def _remove_if_empty(db: str) -> None:
+    """A database this import created and left without a single event is removed, so that
+    a later `check --db` cannot pass on it (it would be exit 2 anyway: no events)."""
+    import duckdb
+
+    try:
+        con = duckdb.connect(db, read_only=True)
+        try:
+            rows = con.execute("SELECT count(*) FROM events").fetchall()
+        finally:
+            con.close()
+    except duckdb.Error:
+        return
+    if rows and rows[0][0] == 0:
+        for path in (db, db + ".wal"):
+            with contextlib.suppress(OSError):
+                os.remove(path)
