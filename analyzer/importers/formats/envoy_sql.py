@@ -20,6 +20,11 @@ _LINE = (
     r'"([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)"(.*)$'
 )
 
+# larger values are no real attempt count / duration (they would overflow, or explode `range`)
+MAX_ATTEMPTS = 1000
+MAX_DURATION_MS = 7 * 24 * 3600 * 1000
+_LIMITS = {"max_attempts": MAX_ATTEMPTS, "max_ms": MAX_DURATION_MS}
+
 PARSE_SQL = """
 CREATE OR REPLACE TEMP TABLE _ev AS
 WITH m AS (
@@ -37,14 +42,23 @@ p AS (
            coalesce(TRY_CAST(g.duration AS BIGINT), 0) AS duration_ms,
            TRY_CAST(g.ust AS BIGINT) AS ust_ms,
            string_split(trim(g.rest), ' ') AS tail,
+           CASE WHEN regexp_matches(coalesce(string_split(trim(g.rest), ' ')[1], ''), '^\\d+$')
+                THEN coalesce(TRY_CAST(string_split(trim(g.rest), ' ')[1] AS BIGINT),
+                              9223372036854775807) END AS attempt_count,
            nullif(nullif(g.host, '-'), '') AS host,
            nullif(split_part(split_part(g.request, ' ', 2), '?', 1), '') AS endpoint,
            nullif(split_part(g.request, ' ', 1), '') AS method
     FROM m
 )
-SELECT *, start_ts + to_microseconds(duration_ms * 1000) AS end_ts,
-       CASE WHEN regexp_matches(coalesce(tail[1], ''), '^\\d+$') THEN CAST(tail[1] AS INTEGER)
-            END AS attempts,
+SELECT *, CASE WHEN duration_ms BETWEEN 0 AND $max_ms
+                 THEN start_ts + to_microseconds(duration_ms * 1000) END AS end_ts,
+       CASE WHEN attempt_count <= $max_attempts THEN attempt_count::INTEGER END AS attempts,
+       CASE WHEN start_ts IS NULL THEN 'invalid field: invalid ts: ''' || g.start || ''''
+            WHEN attempt_count > $max_attempts
+            THEN 'implausible attempt count: ' || left(tail[1], 30) || ' (at most '
+                 || $max_attempts || ')'
+            WHEN duration_ms NOT BETWEEN 0 AND $max_ms
+            THEN 'implausible duration: ' || g.duration || ' ms' END AS problem,
        coalesce(nullif(nullif(g.rid, '-'), ''), 'envoy:' || $file_name || ':' || line_no)
            AS request_id,
        nullif(nullif(g.authority, '-'), '') AS app,
@@ -55,26 +69,21 @@ SELECT *, start_ts + to_microseconds(duration_ms * 1000) AS end_ts,
        len(list_intersect(flags, ['UH', 'NR', 'UO', 'NC'])) = 0 AND host IS NOT NULL
            AS dispatched,
        list_contains(flags, 'DC') AS dc
-FROM p WHERE start_ts IS NOT NULL
+FROM p
 """
 
 BAD_SQL = """
-SELECT line_no, left(line, 2000),
-       CASE WHEN regexp_matches(line, $line)
-            THEN 'invalid field: invalid ts: ''' || regexp_extract(line, '^\\[([^\\]]+)\\]', 1)
-                 || ''''
-            ELSE 'not an Envoy default-format line' END
-FROM _ev_lines
-WHERE trim(line) <> ''
-  AND (NOT regexp_matches(line, $line) OR line_no NOT IN (SELECT line_no FROM _ev))
-ORDER BY line_no
+SELECT l.line_no, left(l.line, 2000), coalesce(e.problem, 'not an Envoy default-format line')
+FROM _ev_lines l LEFT JOIN _ev e ON e.line_no = l.line_no
+WHERE trim(l.line) <> '' AND (e.line_no IS NULL OR e.problem IS NOT NULL)
+ORDER BY l.line_no
 """
 
 ROWS_SQL = """
 WITH r AS (
     SELECT *, coalesce(nullif(attempts, 0), CASE WHEN list_contains(flags, 'URX') THEN 2 ELSE 1 END)
                   AS n_att
-    FROM _ev
+    FROM _ev WHERE problem IS NULL
 ),
 ev AS (
     SELECT line_no, 0 AS seq, start_ts AS ts, 'request.received' AS event, request_id, endpoint,
@@ -125,8 +134,8 @@ def map_blocks(
     for block in line_blocks(lines, first_line):
         con.register("_ev_lines", block)
         try:
-            con.execute(PARSE_SQL, {"line": _LINE, "file_name": file_name})
-            bad = con.execute(BAD_SQL, {"line": _LINE}).fetchall()
+            con.execute(PARSE_SQL, {"line": _LINE, "file_name": file_name, **_LIMITS})
+            bad = con.execute(BAD_SQL).fetchall()
             rows = con.sql(ROWS_SQL).to_arrow_table()
         finally:
             con.unregister("_ev_lines")

@@ -53,11 +53,14 @@ SELECT line_no, c.remote AS remote, c.time AS time_local, c.request AS request,
        CAST(c.status AS INTEGER) AS status, c.bytes AS bytes_sent, c.agent AS agent,
        addr_list, status_list, time_list,
        TRY_CAST(nullif(tail[1], '-') AS DOUBLE) AS request_time,
-       TRY_CAST(nullif(tail[2], '-') AS DOUBLE) AS msec,
+       TRY_CAST(nullif(tail[2], '-') AS DOUBLE) AS msec, left(tail[2], 40) AS tail_msec,
        nullif(nullif(trim(tail[3], '"'), '-'), '') AS fal_id,
        nullif(nullif(trim(tail[4], '"'), '-'), '') AS nginx_id
 FROM v
 """
+
+# a larger $request_time (seconds) is no real duration (and would overflow the arithmetic)
+MAX_REQUEST_S = 7 * 24 * 3600
 
 REQ_SQL = """
 CREATE OR REPLACE TEMP TABLE _ng_req AS
@@ -65,7 +68,12 @@ SELECT *,
        coalesce(fal_id, nginx_id, 'nginx:' || $file_name || ':' || line_no) AS request_id,
        nullif(split_part(split_part(request, ' ', 2), '?', 1), '') AS endpoint,
        nullif(split_part(request, ' ', 1), '') AS method,
-       coalesce(to_timestamp(msec), strptime(time_local, '%d/%b/%Y:%H:%M:%S %z')) AS end_ts,
+       CASE WHEN msec IS NULL THEN strptime(time_local, '%d/%b/%Y:%H:%M:%S %z')
+            WHEN isfinite(msec) AND abs(msec) < 1e11 THEN to_timestamp(msec) END AS end_ts,
+       CASE WHEN msec IS NOT NULL AND NOT (isfinite(msec) AND abs(msec) < 1e11)
+            THEN 'implausible $msec: ' || tail_msec
+            WHEN request_time IS NOT NULL AND NOT (request_time BETWEEN 0 AND $max_s)
+            THEN 'implausible $request_time: ' || request_time END AS problem,
        coalesce(CAST(msec AS VARCHAR), time_local) AS ts_raw
 FROM _ng
 """
@@ -73,6 +81,9 @@ FROM _ng
 BAD_SQL = """
 SELECT line_no, left(line, 2000), 'not an nginx combined+upstream line' FROM _ng_lines
 WHERE trim(line) <> '' AND NOT regexp_matches(line, $combined)
+UNION ALL
+SELECT l.line_no, left(l.line, 2000), r.problem
+FROM _ng_req r JOIN _ng_lines l ON l.line_no = r.line_no WHERE r.problem IS NOT NULL
 ORDER BY line_no
 """
 
@@ -80,7 +91,7 @@ ROWS_SQL = """
 WITH r AS (
     SELECT *, end_ts - to_microseconds(CAST(round(coalesce(request_time, 0) * 1e6) AS BIGINT))
                   AS start_ts
-    FROM _ng_req
+    FROM _ng_req WHERE problem IS NULL
 ),
 lists AS (
     SELECT line_no, request_id, endpoint, ts_raw, status AS final_status, start_ts, end_ts,
@@ -94,7 +105,9 @@ att0 AS (
 ),
 att AS (
     SELECT line_no, request_id, endpoint, ts_raw, final_status, start_ts, end_ts, addr, idx,
-           len(addrs) AS n, statuses[idx] AS ustatus, TRY_CAST(times[idx] AS DOUBLE) AS utime
+           len(addrs) AS n, statuses[idx] AS ustatus,
+           CASE WHEN TRY_CAST(times[idx] AS DOUBLE) BETWEEN 0 AND 1e7
+                THEN TRY_CAST(times[idx] AS DOUBLE) END AS utime
     FROM att0
 ),
 timed AS (
@@ -168,7 +181,7 @@ def map_blocks(
         con.register("_ng_lines", block)
         try:
             con.execute(PARSE_SQL, {"combined": _COMBINED, "upstream": _UPSTREAM})
-            con.execute(REQ_SQL, {"file_name": file_name})
+            con.execute(REQ_SQL, {"file_name": file_name, "max_s": MAX_REQUEST_S})
             bad = con.execute(BAD_SQL, {"combined": _COMBINED}).fetchall()
             rows = con.sql(ROWS_SQL).to_arrow_table()
         finally:
