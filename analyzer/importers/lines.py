@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from hashlib import _Hash
 
 CHUNK_BYTES = 32 * 1024 * 1024
+# a longer line is rejected without ever being held whole (DuckDB's maximum_object_size is
+# the same 16 MiB); $ANALYZER_MAX_LINE_BYTES changes it
+MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_LINE_ENV = "ANALYZER_MAX_LINE_BYTES"
+PREVIEW_BYTES = 2000
 HASH_NAME = "sha256"
 LINES_SCHEMA = pa.schema([("line_no", pa.int64()), ("line", pa.large_string())])
 _BOM = b"\xef\xbb\xbf"
@@ -47,6 +53,14 @@ class LineChunk:
     start_offset: int = 0
     end_offset: int = 0
     hash_state: _Hash | None = None
+    # lines over the size limit, left out of ``table``: (line number, first bytes, length)
+    oversize: list[tuple[int, str, int]] = field(default_factory=list)
+
+
+def max_line_bytes() -> int:
+    """The line-size limit in force (:data:`MAX_LINE_BYTES` or ``$ANALYZER_MAX_LINE_BYTES``)."""
+    text = os.environ.get(MAX_LINE_ENV)
+    return int(text) if text and text.isdigit() and int(text) > 0 else MAX_LINE_BYTES
 
 
 @dataclass
@@ -67,6 +81,7 @@ class LineReader:
     hasher: _Hash | None = None
     chunk_bytes: int = CHUNK_BYTES
     strip_bom: bool = True
+    max_line: int = field(default_factory=max_line_bytes)
     bytes_read: int = 0
     consumed: int = 0  # bytes of whole lines handed out so far
     lines_read: int = 0
@@ -102,6 +117,15 @@ class LineReader:
                 return
             newlines = np.flatnonzero(buf[:total] == 10)
             if not self._eof:
+                if len(newlines) == 0 and total > self.max_line:  # too long: skip it
+                    chunk, carry = self._skip_line(buf[:total], next_line)
+                    size = self.chunk_bytes
+                    next_line += 1
+                    self.lines_read += 1
+                    yield chunk
+                    if self._eof and len(carry) == 0:
+                        return
+                    continue
                 if len(newlines) == 0:  # a line longer than a block: keep reading
                     carry = buf[:total]
                     size = max(size, total)
@@ -125,13 +149,48 @@ class LineReader:
             if self._eof and len(carry) == 0:
                 return
 
+    def _skip_line(self, head: np.ndarray, line_no: int) -> tuple[LineChunk, np.ndarray]:
+        """Read past the rest of a line over the limit, a block at a time (never holding it):
+        a chunk of that one line (no table row, in ``oversize``) and the bytes after it."""
+        preview = codecs.decode(bytes(head[:PREVIEW_BYTES]), "utf-8", errors="replace")
+        if self.hasher is not None:
+            self.hasher.update(head.data)
+        skipped = len(head)
+        rest = np.empty(0, dtype=np.uint8)
+        block = np.empty(self.chunk_bytes, dtype=np.uint8)
+        while True:
+            got = self._fill(block.data)
+            if not got:
+                break
+            found = np.flatnonzero(block[:got] == 10)
+            cut = int(found[0]) + 1 if len(found) else got
+            if self.hasher is not None:
+                self.hasher.update(block[:cut].data)
+            skipped += cut
+            if len(found):
+                rest = block[cut:got].copy()
+                break
+        chunk = LineChunk(
+            table=empty_lines(),
+            first_line=line_no,
+            count=1,
+            nbytes=skipped,
+            oversize=[(line_no, preview, skipped)],
+        )
+        chunk.start_offset = self.consumed
+        self.consumed += skipped
+        chunk.end_offset = self.consumed
+        chunk.hash_state = self.hasher.copy() if self.hasher is not None else None
+        self.strip_bom = False
+        return chunk, rest
+
     def _to_chunk(self, data: np.ndarray, newlines: np.ndarray, first_line: int) -> LineChunk:
         skip = 0
         if self.strip_bom:
             self.strip_bom = False
             if bytes(data[:3]) == _BOM:
                 skip = 3
-        return make_chunk(data, first_line, newlines=newlines, skip=skip)
+        return make_chunk(data, first_line, newlines=newlines, skip=skip, max_line=self.max_line)
 
 
 def numeric_array(values: np.ndarray) -> pa.Array:
@@ -156,6 +215,7 @@ def make_chunk(
     *,
     newlines: np.ndarray | None = None,
     skip: int = 0,
+    max_line: int | None = None,
 ) -> LineChunk:
     """Split ``data`` (whole lines) into an Arrow table of its non-blank lines.
 
@@ -173,7 +233,7 @@ def make_chunk(
             codecs.decode(buf.data, "utf-8")
         except UnicodeDecodeError:  # keep the line; bad bytes become U+FFFD
             fixed = codecs.decode(buf.data, "utf-8", errors="replace").encode("utf-8")
-            return make_chunk(fixed, first_line, skip=skip)
+            return make_chunk(fixed, first_line, skip=skip, max_line=max_line)
     if newlines is None:
         newlines = np.flatnonzero(buf == 10)
     count = len(newlines) + (0 if len(newlines) and newlines[-1] == nbytes - 1 else 1)
@@ -185,6 +245,18 @@ def make_chunk(
     numbers = numeric_array(np.arange(first_line, first_line + count, dtype=np.int64))
     table = pa.Table.from_arrays([numbers, lines], schema=LINES_SCHEMA)
     starts = offsets[:-1]
+    oversize: list[tuple[int, str, int]] = []
+    keep_long = None
+    if max_line is not None:
+        lengths = offsets[1:] - starts
+        long_lines = np.flatnonzero(lengths > max_line)
+        if len(long_lines):
+            keep_long = np.ones(count, dtype=bool)
+            keep_long[long_lines] = False
+            for i in long_lines:
+                head = bytes(buf[starts[i] : starts[i] + PREVIEW_BYTES])
+                text = codecs.decode(head, "utf-8", errors="replace")
+                oversize.append((first_line + int(i), text, int(lengths[i])))
     maybe_blank = np.flatnonzero(np.isin(buf[starts.clip(max=nbytes - 1)], _WHITESPACE))
     if len(maybe_blank):  # lines starting with whitespace (rare): are they all whitespace?
         not_space = np.cumsum(~np.isin(buf, _WHITESPACE), dtype=np.int64)
@@ -192,7 +264,10 @@ def make_chunk(
         inside = not_space[offsets[maybe_blank + 1] - 1] - before
         blank = maybe_blank[(inside == 0) | (starts[maybe_blank] >= nbytes)]
         if len(blank):
-            keep = np.ones(count, dtype=bool)
-            keep[blank] = False
-            table = table.take(numeric_array(np.flatnonzero(keep)))
-    return LineChunk(table=table, first_line=first_line, count=count, nbytes=nbytes)
+            keep_long = np.ones(count, dtype=bool) if keep_long is None else keep_long
+            keep_long[blank] = False
+    if keep_long is not None:
+        table = table.take(numeric_array(np.flatnonzero(keep_long)))
+    return LineChunk(
+        table=table, first_line=first_line, count=count, nbytes=nbytes, oversize=oversize
+    )

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analyzer.errors import InputUnreadableError
 from analyzer.importers import native_sql
@@ -41,6 +42,7 @@ from analyzer.importers.lines import (
     LINES_SCHEMA,
     LineChunk,
     LineReader,
+    max_line_bytes,
     numeric_array,
 )
 from analyzer.importers.paths import READ_ERRORS, is_compressed, open_binary
@@ -56,6 +58,21 @@ if TYPE_CHECKING:
 
 NAME = "native"
 BATCH_ROWS = 32_768  # rows per Arrow record batch: DuckDB's threads take batches in turn
+# DuckDB works on vectors of up to 2,048 rows, and every step of the statement (redaction,
+# parsing) holds a whole vector of its strings: 2,048 lines of 100 KB are 200 MB per step.
+# Blocks of long lines therefore go in batches of fewer rows, about this many bytes each.
+BATCH_BYTES = 4 * 1024 * 1024
+
+
+def batch_rows(table: pa.Table) -> int:
+    """Rows per record batch for ``table``: :data:`BATCH_ROWS`, fewer when lines are long
+    (bounded memory for any line length)."""
+    if not len(table):
+        return BATCH_ROWS
+    longest = pc.max(pc.binary_length(table["line"])).as_py() or 1
+    return max(1, min(BATCH_ROWS, BATCH_BYTES // max(1, longest)))
+
+
 SEGMENT_CHUNKS = 16  # blocks per INSERT statement and commit: ~512 MiB of input
 DESCRIPTION = "analyzer's native event log: JSON Lines with ts, source, event (docs/log-format.md)"
 
@@ -92,6 +109,7 @@ def import_file(con: duckdb.DuckDBPyConnection, path: Path, ctx: ImportContext) 
             segment = source.segment(SEGMENT_CHUNKS)
             good = _insert_segment(con, source, {**params, "id_base": id_base})
             result.events += good
+            store_oversize(con, path, source.take_oversize(), result)
             if good < segment.nonblank:
                 result.rejected += store_rejected(con, path, plan, segment, params)
             if ctx.checkpoint is not None and not source.done and segment.chunks:
@@ -198,6 +216,12 @@ class _Source:
         self.done = False
         self.error: BaseException | None = None
         self.index = 0
+        self.oversize: list[tuple[int, str, int]] = []
+
+    def take_oversize(self) -> list[tuple[int, str, int]]:
+        """The lines over the size limit seen since the last call."""
+        found, self.oversize = self.oversize, []
+        return found
 
     def segment(self, max_chunks: int) -> Segment:
         segment = Segment()
@@ -214,11 +238,12 @@ class _Source:
                     self.done = True
                     return
                 table = _new_lines(chunk.table, self.skip_before)
+                self.oversize.extend(o for o in chunk.oversize if o[0] >= self.skip_before)
                 segment.chunks.append(ChunkInfo.of(self.index, chunk, len(table)))
                 self.index += 1
                 if self.ctx.progress is not None:
                     self.ctx.progress.advance(0 if self.skip_before else chunk.nbytes)
-                yield from table.to_batches(max_chunksize=BATCH_ROWS)
+                yield from table.to_batches(max_chunksize=batch_rows(table))
         except BaseException as exc:
             self.error = exc
             raise
@@ -382,6 +407,24 @@ def _read_again(path: Path, plan: Plan, chunks: list[ChunkInfo]) -> Iterator[pa.
             )
             for chunk in reader.chunks():
                 yield chunk.table
+
+
+def store_oversize(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    oversize: list[tuple[int, str, int]],
+    result: FileResult,
+) -> None:
+    """Keep the lines over the size limit in ``rejected`` (their first bytes, redacted)."""
+    if not oversize:
+        return
+    from analyzer.importers.rows import insert_rejected
+
+    records = [
+        (n, head, f"line too long: {size:,} bytes (the limit is {max_line_bytes():,})")
+        for n, head, size in oversize
+    ]
+    insert_rejected(con, records, file=str(path), import_id=result.import_id or 0, result=result)
 
 
 def finish_counts(con: duckdb.DuckDBPyConnection, result: FileResult, import_id: int) -> None:

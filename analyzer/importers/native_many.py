@@ -52,6 +52,7 @@ class FileJob:
     chunks: list[native.ChunkInfo] = field(default_factory=list)
     reader: LineReader | None = None
     nbytes: int = 0
+    oversize: list[tuple[int, str, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.result = native.new_result(self.path, self.ctx)
@@ -90,6 +91,7 @@ def import_many(con: duckdb.DuckDBPyConnection, jobs: list[FileJob]) -> list[Fil
         if result.events < segment.nonblank:
             params = {"file": str(job.path), "import_id": job.ctx.import_id}
             result.rejected = native.store_rejected(con, job.path, plan, segment, params)
+        native.store_oversize(con, job.path, job.oversize, result)
         native.finish_counts(con, result, job.ctx.import_id)
         assert job.reader is not None and plan.hasher is not None
         result.lines = job.reader.lines_read
@@ -132,10 +134,11 @@ class _Chain:
                 for index, chunk in enumerate(chunks):
                     table = chunk.table
                     job.chunks.append(native.ChunkInfo.of(index, chunk, len(table)))
+                    job.oversize.extend(chunk.oversize)
                     job.nbytes += chunk.nbytes
                     if job.ctx.progress is not None:
                         job.ctx.progress.advance(chunk.nbytes)
-                    for batch in table.to_batches(max_chunksize=native.BATCH_ROWS):
+                    for batch in table.to_batches(max_chunksize=native.batch_rows(table)):
                         n = len(batch)
                         yield pa.RecordBatch.from_arrays(
                             [
