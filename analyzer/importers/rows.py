@@ -84,11 +84,11 @@ SELECT count(*), count(*) FILTER (WHERE ts_naive),
 FROM _mapped_rows WHERE {_IN_WINDOW}
 """
 # a row whose time is outside the plausible window (analyzer.importers.timestamps) is kept
-# in ``rejected`` (the row as JSON) with the reason
+# in ``rejected`` (the row as JSON) with the reason, once per line of the file
 _OUTSIDE_SQL = f"""
-SELECT line_no, to_json(r)::VARCHAR, $reason || ': ' || coalesce(ts_raw, ts::VARCHAR)
+SELECT line_no, min(to_json(r)::VARCHAR), min($reason || ': ' || coalesce(ts_raw, ts::VARCHAR))
 FROM _mapped_rows r WHERE NOT {_IN_WINDOW}
-ORDER BY line_no
+GROUP BY line_no ORDER BY line_no
 """
 _REJECTED_SQL = f"""
 INSERT INTO rejected (file, line_no, raw, reason, import_id)
