@@ -19,7 +19,7 @@ Everything here is set-based SQL over the whole table; Python only sees one row 
    its bounds (the longest request lifetime plus the policy's link and silence windows and the
    lifecycle window). The worker keeps only the rows the slice owns.
 
-The plan writes ``events/shard=K/*.parquet`` (the events of shard K, context included) and, for
+The plan writes ``events/shard=K/data_0.parquet`` (the events of shard K, context included) and, for
 time slices, ``own_requests.parquet`` / ``own_runners.parquet`` (``id, shard``) under ``root``.
 """
 
@@ -236,10 +236,16 @@ def plan_shards(
                 no_split=no_split | whole,
             )
     events_dir = root / "events"
-    con.execute(
-        "COPY (SELECT e.*, m.shard FROM events e JOIN _sh_member m USING (event_id)) "
-        f"TO '{_sql_path(events_dir)}' (FORMAT parquet, PARTITION_BY (shard), OVERWRITE_OR_IGNORE)"
-    )
+    # one COPY per shard (a semi-join on its event ids): a partitioned COPY of every shard at
+    # once keeps a buffer per partition and ran out of a 1 GB limit at 10M events
+    for idx in sorted({r[0] for r in shard_rows}):
+        folder = events_dir / f"shard={idx}"
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            "COPY (SELECT e.* FROM events e WHERE e.event_id IN "
+            f"(SELECT event_id FROM _sh_member WHERE shard = {int(idx)})) "
+            f"TO '{_sql_path(folder / 'data_0.parquet')}' (FORMAT parquet)"
+        )
     if split:
         con.execute(
             f"COPY (SELECT request_id AS id, shard FROM _sh_rslice) TO "
