@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import duckdb
 
+from analyzer import summary as summary_relations
 from analyzer.config import Config
 from analyzer.shard.engines import run_local, run_ray
 from analyzer.shard.merge import merge_outputs
@@ -160,6 +161,7 @@ def analyze_sharded(
                 meta=_first_meta(ordered, runs),
                 allowed=sum(r.allowed for r in ordered),
             )
+            summary_relations.build(con)  # the faces' aggregates, over the unioned tables
         merged = time.perf_counter()
     finally:
         if made and not options.keep_workdir:
