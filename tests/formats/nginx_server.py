@@ -3,6 +3,10 @@
 ``proxy_next_upstream error timeout http_503 non_idempotent`` makes nginx retry a request
 (POSTs too) on the next upstream when one answers 503. One upstream always answers 503; the
 other answers 200 (after ``?sleep=S`` seconds, to let a client give up and produce a 499).
+nginx's own failures: ``/dead/`` goes to a group whose only server is marked ``down`` (nginx
+logs the group name ``dead`` and 502: no live upstreams), ``/refused/`` to a group whose first
+server is a closed port (a refused connection, logged 502) before the 200 upstream. Every
+request is also written in nginx's default ``combined`` format to ``combined.log``.
 """
 
 from __future__ import annotations
@@ -47,9 +51,24 @@ http {{
         server 127.0.0.1:{bad} max_fails=0;
         server 127.0.0.1:{good} max_fails=0;
     }}
+    upstream dead {{
+        server 127.0.0.1:{closed} down;
+    }}
+    upstream refusing {{
+        server 127.0.0.1:{closed} max_fails=0;
+        server 127.0.0.1:{good} max_fails=0;
+    }}
     server {{
         listen 127.0.0.1:{port};
         access_log {prefix}/access.log analyzer;
+        access_log {prefix}/combined.log combined;
+        location /dead/ {{
+            proxy_pass http://dead/;
+        }}
+        location /refused/ {{
+            proxy_pass http://refusing/;
+            proxy_next_upstream error timeout non_idempotent;
+        }}
         location / {{
             proxy_pass http://runners;
             proxy_next_upstream error timeout http_503 non_idempotent;
@@ -107,6 +126,13 @@ class Proxy:
     bad: str
     good: str
     access_log: Path
+    closed: str = ""
+    """A port nothing listens on: connections to it are refused."""
+
+    @property
+    def combined_log(self) -> Path:
+        """The same requests in nginx's default ``combined`` format."""
+        return self.access_log.with_name("combined.log")
 
 
 def nginx_available() -> bool:
@@ -117,7 +143,7 @@ def nginx_available() -> bool:
 def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
     """Start nginx (non-daemon, own prefix, free ports); always stop it and the upstreams."""
     bad, good = _serve(503), _serve(200)
-    port = _free_port()
+    port, closed = _free_port(), _free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(
         CONFIG.format(
@@ -125,6 +151,7 @@ def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
             bad=bad.server_address[1],
             good=good.server_address[1],
             port=port,
+            closed=closed,
             log_format=LOG_FORMAT,
         )
     )
@@ -152,6 +179,7 @@ def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
             f"127.0.0.1:{bad.server_address[1]}",
             f"127.0.0.1:{good.server_address[1]}",
             prefix / "access.log",
+            f"127.0.0.1:{closed}",
         )
     finally:
         proc.terminate()

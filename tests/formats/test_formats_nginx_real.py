@@ -12,6 +12,8 @@ import pytest
 from formats_helpers import parse_file, pick, sql_vs_python
 from nginx_server import nginx_available, nginx_proxy
 
+from analyzer.analysis import analyze
+from analyzer.config import Config
 from analyzer.importers import import_paths
 from analyzer.importers.formats import nginx
 from analyzer.replay import build
@@ -96,3 +98,57 @@ def test_real_nginx_access_log_imports_attempts(tmp_path: Path) -> None:
     ).fetchone()
     assert outcome is not None and outcome[1] is True
     con.close()
+
+
+def test_real_nginx_failures_and_the_default_combined_format(tmp_path: Path) -> None:
+    """A dead upstream group, a refused connection, and nginx's default ``combined`` log."""
+    if not nginx_available():
+        pytest.fail("nginx is required but /usr/sbin/nginx is missing")
+    with nginx_proxy(tmp_path) as proxy:
+        dead = _post(proxy.url + "/dead/predict", "req-dead")
+        refused = [_post(proxy.url + "/refused/predict", f"req-ref-{i}") for i in range(2)]
+        ok = _post(proxy.url + "/predict", "req-ok")
+        _wait_for_lines(proxy.access_log, 4)
+        _wait_for_lines(proxy.combined_log, 4)
+    assert (dead, refused, ok) == (502, [200, 200], 200)
+    rows, rejected = parse_file("nginx", proxy.access_log)
+    assert rejected == []
+    assert sql_vs_python(proxy.access_log)[0] == sql_vs_python(proxy.access_log)[1]
+    # the group name nginx logs for "no live upstreams" is no runner; nothing was dispatched
+    assert {r["runner_id"] for r in rows} <= {None, proxy.good, proxy.bad, proxy.closed}
+    mine = pick(rows, request_id="req-dead")
+    assert [r["event"] for r in mine] == ["request.received", "request.completed"]
+    assert mine[0]["extra"]["upstream_group"] == ["dead"] and mine[-1]["status"] == 502
+    # round robin: one of the two /refused requests met the closed port first (nginx's 502)
+    failed = pick(rows, event="attempt.failed", runner_id=proxy.closed)
+    assert len(failed) == 1 and failed[0]["error_type"] == "runner_connection_error"
+    assert not pick(rows, status=502, event="attempt.finished")
+
+    con = connect(tmp_path / "real.duckdb")
+    summary = import_paths(con, [proxy.access_log, proxy.combined_log])
+    assert [f.format for f in summary.files] == ["nginx", "nginx"]
+    assert summary.rejected == 0
+    analyze(con, Config())
+    answered = con.execute(
+        "SELECT request_id, list(status ORDER BY attempt), list(runner_id ORDER BY attempt) "
+        "FROM attempts WHERE request_id LIKE 'req-ref-%' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert sorted((s for _, s, _ in answered), key=len) == [[200], [None, 200]]
+    assert all(r[-1] == proxy.good for _, _, r in answered)
+    assert con.execute(
+        "SELECT count(*) FROM attempts WHERE request_id = 'req-dead' OR runner_id = 'dead'"
+    ).fetchone() == (0,)
+    # the combined log: each request received and completed, with its status and path only
+    combined = con.execute(
+        "SELECT endpoint, list(event ORDER BY event), max(status) FROM events "
+        "WHERE file LIKE '%combined.log' GROUP BY request_id, endpoint ORDER BY 1, 3"
+    ).fetchall()
+    assert combined == [
+        ("/dead/predict", ["request.completed", "request.received"], 502),
+        ("/predict", ["request.completed", "request.received"], 200),
+        ("/refused/predict", ["request.completed", "request.received"], 200),
+        ("/refused/predict", ["request.completed", "request.received"], 200),
+    ]
+    findings = con.execute("SELECT code, request_id FROM findings").fetchall()
+    con.close()
+    assert findings == []  # nginx's own failures are no app misuse

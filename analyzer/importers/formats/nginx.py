@@ -17,8 +17,18 @@ separates upstream groups after an internal redirect). Per line (one request):
   ``attempt.finished`` with its status, times from the cumulated ``$upstream_response_time``;
   a ``-`` status (no answer) is ``attempt.failed`` (``runner_connection_error``), or nothing
   when the client went away first;
+- an upstream status ``502`` is nginx's own failure (connection refused or reset, invalid
+  header: nginx writes 502 for all of them), so it is ``attempt.failed``
+  (``runner_connection_error``), never an app answer; an app's own 502 reads the same;
+- an item of ``$upstream_addr`` that is no address (``host:port``, ``[v6]:port``, ``unix:``)
+  is an upstream GROUP name: nginx found no live server in it (``no live upstreams``), so no
+  runner was reached: no attempt, the name is kept in ``extra.upstream_group``;
 - status 499 (the client closed the connection): ``request.client_disconnected``;
 - ``request.completed`` with ``$status``.
+
+nginx's default ``combined`` format (no ``log_format``) is read too, but it shows only the
+request: ``request.received`` = ``request.completed`` at ``$time_local`` (whole seconds, no
+duration), the status and the path; no attempt, no upstream, no request id (the synthetic one).
 
 Request id: ``$http_x_fal_request_id`` when sent, else nginx's ``$request_id``, else
 ``nginx:<file name>:<line>``. nginx does not kill upstreams: no termination is inferred.
@@ -62,15 +72,23 @@ LINE = re.compile(
     + r")?(?P<rest>.*)$"
 )
 _TIME_LOCAL = "%d/%b/%Y:%H:%M:%S %z"
+ADDRESS = re.compile(r"^(?:unix:.+|.+:\d+)$")
+"""An upstream server's address; anything else in ``$upstream_addr`` is a group name."""
+PROXY_FAILURE = "502"
+"""The upstream status nginx writes for its own failure to get an answer."""
 _TOKEN = re.compile(r"\"([^\"]*)\"|(\S+)")
 
 
 def sniff(head: str) -> bool:
-    """The first non-blank line is a combined-format line followed by the upstream lists."""
+    """The first non-blank line is a combined-format line, with the upstream lists or without
+    anything after it (nginx's default ``combined`` format)."""
     for line in head.splitlines()[:5]:
         if line.strip():
             match = LINE.match(line.rstrip("\r\n"))
-            return bool(match and (match.group("addrq") is not None or match.group("addru")))
+            if match is None:
+                return False
+            upstream = match.group("addrq") is not None or bool(match.group("addru"))
+            return upstream or not match.group("rest").strip()
     return False
 
 
@@ -130,8 +148,9 @@ def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]
         "bytes_sent": match.group("bytes"),
         "request_time": request_time,
     }
-    yield make_row(start, "gateway", "request.received", extra=extra, **common)
     addrs = split_list(_group(match, "addr"))
+    extra["upstream_group"] = [a for a in addrs if not ADDRESS.match(a)] or None
+    yield make_row(start, "gateway", "request.received", extra=extra, **common)
     statuses = split_list(_group(match, "ustatus"))
     times = split_list(_group(match, "urt"))
     clock = start
@@ -140,11 +159,14 @@ def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]
         ustatus = statuses[index] if index < len(statuses) else "-"
         elapsed = _float(times[index]) if index < len(times) else None
         base = dict(common, attempt=attempt, runner_id=addr)
-        yield make_row(clock, "gateway", "attempt.dispatched", **base)
+        dispatched_at = clock
         clock = min(clock + timedelta(seconds=elapsed or 0.0), end)
-        if ustatus.isdigit():
+        if not ADDRESS.match(addr):
+            continue  # a group with no live server: nothing was dispatched
+        yield make_row(dispatched_at, "gateway", "attempt.dispatched", **base)
+        if ustatus.isdigit() and ustatus != PROXY_FAILURE:
             yield make_row(clock, "gateway", "attempt.finished", status=int(ustatus), **base)
-        elif not (status == 499 and index == len(addrs) - 1):
+        elif ustatus == PROXY_FAILURE or not (status == 499 and index == len(addrs) - 1):
             yield make_row(
                 clock, "gateway", "attempt.failed", error_type="runner_connection_error", **base
             )
@@ -168,8 +190,8 @@ def _float(text: str | None) -> float | None:
 
 FORMAT = Format(
     name=NAME,
-    description="nginx access log: combined + $upstream_addr $upstream_status "
-    '$upstream_response_time [$request_time $msec "$http_x_fal_request_id" $request_id]',
+    description="nginx access log: combined [+ $upstream_addr $upstream_status "
+    '$upstream_response_time [$request_time $msec "$http_x_fal_request_id" $request_id]]',
     sniff=sniff,
     parse=parse,
     appendable=True,

@@ -23,6 +23,7 @@ _COMBINED = (
 )
 _LIST = r'(?:"([^"]*)"|([^\s,"]+(?:(?:,| :) [^\s,"]+)*))'
 _UPSTREAM = r"^ " + _LIST + " " + _LIST + " " + _LIST + r"(.*)$"
+_ADDRESS = r"^(?:unix:.+|.+:\d+)$"  # else a group name (no live upstream): see nginx.py
 
 PARSE_SQL = """
 CREATE OR REPLACE TEMP TABLE _ng AS
@@ -112,7 +113,12 @@ att AS (
 ),
 timed AS (
     SELECT *,
-           sum(coalesce(utime, 0)) OVER (PARTITION BY line_no ORDER BY idx) AS cum
+           sum(coalesce(utime, 0)) OVER (PARTITION BY line_no ORDER BY idx) AS cum,
+           regexp_matches(trim(addr), $address) AS is_addr,
+           -- 502: nginx's own failure (refused, reset, invalid header), not an app answer
+           coalesce(trim(ustatus) = '502', false) AS proxy_failed,
+           regexp_matches(coalesce(trim(ustatus), '-'), '^\\d+$')
+               AND trim(ustatus) <> '502' AS answered
     FROM att
 ),
 ev AS (
@@ -121,26 +127,27 @@ ev AS (
            NULL::VARCHAR AS error_type, ts_raw,
            json_object('remote_addr', remote, 'method', method, 'user_agent',
                        nullif(agent, '-'), 'bytes_sent', bytes_sent,
-                       'request_time', request_time)::VARCHAR AS extra
+                       'request_time', request_time,
+                       'upstream_group', nullif(list_filter(
+                           string_split_regex(trim(coalesce(addr_list, '')), ',\\s*|\\s+:\\s+'),
+                           lambda a: a <> '' AND NOT regexp_matches(a, $address)), []))::VARCHAR
+                  AS extra
     FROM r
     UNION ALL
     SELECT line_no, 2 * idx - 1, least(start_ts + to_microseconds(CAST(round(
                (cum - coalesce(utime, 0)) * 1e6) AS BIGINT)), end_ts),
            'attempt.dispatched', request_id, endpoint, idx, trim(addr), NULL, NULL, ts_raw, NULL
-    FROM timed
+    FROM timed WHERE is_addr
     UNION ALL
     SELECT line_no, 2 * idx, least(start_ts + to_microseconds(CAST(round(cum * 1e6) AS BIGINT)),
                                    end_ts),
-           CASE WHEN regexp_matches(trim(ustatus), '^\\d+$') THEN 'attempt.finished'
-                ELSE 'attempt.failed' END,
+           CASE WHEN answered THEN 'attempt.finished' ELSE 'attempt.failed' END,
            request_id, endpoint, idx, trim(addr),
-           TRY_CAST(trim(ustatus) AS INTEGER),
-           CASE WHEN NOT regexp_matches(coalesce(trim(ustatus), '-'), '^\\d+$')
-                THEN 'runner_connection_error' END,
+           CASE WHEN answered THEN TRY_CAST(trim(ustatus) AS INTEGER) END,
+           CASE WHEN NOT answered THEN 'runner_connection_error' END,
            ts_raw, NULL
     FROM timed
-    WHERE regexp_matches(coalesce(trim(ustatus), '-'), '^\\d+$')
-       OR NOT (final_status = 499 AND idx = n)
+    WHERE is_addr AND (answered OR proxy_failed OR NOT (final_status = 499 AND idx = n))
     UNION ALL
     SELECT line_no, 100000, end_ts, 'request.client_disconnected', request_id, endpoint,
            NULL, NULL, NULL, NULL, ts_raw, NULL
@@ -183,7 +190,7 @@ def map_blocks(
             con.execute(PARSE_SQL, {"combined": _COMBINED, "upstream": _UPSTREAM})
             con.execute(REQ_SQL, {"file_name": file_name, "max_s": MAX_REQUEST_S})
             bad = con.execute(BAD_SQL, {"combined": _COMBINED}).fetchall()
-            rows = con.sql(ROWS_SQL).to_arrow_table()
+            rows = con.sql(ROWS_SQL, params={"address": _ADDRESS}).to_arrow_table()
         finally:
             con.unregister("_ng_lines")
             con.execute("DROP TABLE IF EXISTS _ng; DROP TABLE IF EXISTS _ng_req")

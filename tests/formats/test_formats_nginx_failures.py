@@ -1,0 +1,65 @@
+"""nginx's own failure output: a dead upstream group and a refused connection (defect 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from formats_helpers import parse_file, pick, sql_vs_python
+
+from analyzer.analysis import analyze
+from analyzer.config import Config
+from analyzer.importers import import_paths
+from analyzer.store import connect
+
+_HEAD = '127.0.0.1 - - [20/Nov/2026:14:00:0{s} +0000] "POST /predict HTTP/1.1" {st} 157 "-" "py" '
+LINES = [
+    # no server of group `pool` is live: nginx logs the GROUP name and its own 502
+    _HEAD.format(s=0, st=502) + '"pool" "502" "0.000" 0.001 1795269600.001 "req-dead" -',
+    # the first server refused the connection (nginx's 502), the next one answered 200
+    _HEAD.format(s=1, st=200)
+    + '"127.0.0.1:1, 127.0.0.1:9002" "502, 200" "0.000, 0.020" 0.021 1795269601.021 "req-ref" -',
+    # every server refused: the caller gets nginx's 502, no app answered at all
+    _HEAD.format(s=2, st=502) + '"127.0.0.1:1" "502" "0.000" 0.001 1795269602.001 "req-all" -',
+]
+
+
+def _log(tmp_path: Path) -> Path:
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(LINES) + "\n")
+    return path
+
+
+def test_a_group_name_is_no_runner_and_a_502_is_no_answer(tmp_path: Path) -> None:
+    rows, rejected = parse_file("nginx", _log(tmp_path))
+    assert rejected == []
+    assert all(r["runner_id"] != "pool" for r in rows)
+    dead = pick(rows, request_id="req-dead")
+    assert [r["event"] for r in dead] == ["request.received", "request.completed"]
+    assert dead[0]["extra"]["upstream_group"] == ["pool"]
+    assert dead[-1]["status"] == 502
+    refused = pick(rows, request_id="req-ref")
+    assert [(r["event"], r["attempt"], r["status"], r["error_type"]) for r in refused[1:-1]] == [
+        ("attempt.dispatched", 1, None, None),
+        ("attempt.failed", 1, None, "runner_connection_error"),
+        ("attempt.dispatched", 2, None, None),
+        ("attempt.finished", 2, 200, None),
+    ]
+    assert not pick(rows, event="attempt.finished", status=502)
+    sql, python = sql_vs_python(tmp_path / "access.log")  # the SQL twin agrees
+    assert sql == python
+
+
+def test_nginx_failures_give_no_runner_and_no_app_finding(tmp_path: Path) -> None:
+    con = connect(tmp_path / "db.duckdb")
+    summary = import_paths(con, [_log(tmp_path)])
+    assert [f.format for f in summary.files] == ["nginx"] and summary.rejected == 0
+    analyze(con, Config())
+    runners = {r for (r,) in con.execute("SELECT runner_id FROM attempts").fetchall()}
+    assert runners == {"127.0.0.1:1", "127.0.0.1:9002"}
+    statuses = con.execute(
+        "SELECT request_id, list(status ORDER BY attempt) FROM attempts GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert 502 not in [s for _, lst in statuses for s in lst]
+    findings = con.execute("SELECT code, request_id FROM findings").fetchall()
+    con.close()
+    assert findings == []
