@@ -7,7 +7,15 @@ Envoy's default format::
     %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%"
     "%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"
 
-and, recommended, `` %UPSTREAM_REQUEST_ATTEMPT_COUNT%`` appended (any further tokens are kept
+Istio's sidecar (Envoy with Istio's own default, 1.8 on) inserts
+``%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%"``
+after the flags and appends ``%UPSTREAM_CLUSTER% %UPSTREAM_LOCAL_ADDRESS%
+%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%``:
+both are read (the three inserted fields go to ``extra``, the appended ones to ``extra.tail``;
+Istio logs no attempt count, so a retried request shows only its last attempt unless the flags
+say ``URX``).
+
+And, recommended, `` %UPSTREAM_REQUEST_ATTEMPT_COUNT%`` appended (any further tokens are kept
 in ``extra``). Envoy logs only the LAST upstream host: earlier attempts (attempt count > 1)
 become ``attempt.dispatched`` without a runner or an answer (inferred). Response flags:
 
@@ -51,6 +59,7 @@ NAME = "envoy"
 _Q = r"\"(?P<{0}>[^\"]*)\""
 LINE = re.compile(
     r"^\[(?P<start>[^\]]+)\] \"(?P<request>[^\"]*)\" (?P<code>\d+) (?P<flags>\S+) "
+    r"(?:(?P<details>[^\s\"]+) (?P<ctd>[^\s\"]+) \"(?P<utfr>[^\"]*)\" )?"  # Istio 1.8+
     r"(?P<rx>\d+|-) (?P<tx>\d+|-) (?P<duration>\d+|-) (?P<ust>\d+|-) "
     + " ".join(_Q.format(n) for n in ("xff", "agent", "rid", "authority", "host"))
     + r"(?P<rest>.*)$"
@@ -113,6 +122,8 @@ def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]
         "upstream_service_time_ms": upstream_ms,
         "attempt_count": attempts,
         "x_forwarded_for": as_str(match.group("xff")),
+        "response_code_details": as_str(match.group("details")),
+        "upstream_transport_failure_reason": as_str(match.group("utfr")),
         "tail": tail[1:] or None,
     }
     yield make_row(
@@ -158,7 +169,8 @@ def _int(text: str) -> int | None:
 
 FORMAT = Format(
     name=NAME,
-    description="Envoy access log, default format [+ %UPSTREAM_REQUEST_ATTEMPT_COUNT%]",
+    description="Envoy access log, default format [+ %UPSTREAM_REQUEST_ATTEMPT_COUNT%], "
+    "or Istio's sidecar default",
     sniff=sniff,
     parse=parse,
     appendable=True,

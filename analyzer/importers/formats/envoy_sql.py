@@ -16,7 +16,8 @@ import pyarrow as pa
 from analyzer.importers.formats.nginx_sql import line_blocks
 
 _LINE = (
-    r'^\[([^\]]+)\] "([^"]*)" (\d+) (\S+) (\d+|-) (\d+|-) (\d+|-) (\d+|-) '
+    r'^\[([^\]]+)\] "([^"]*)" (\d+) (\S+) (?:([^\s"]+) ([^\s"]+) "([^"]*)" )?'
+    r"(\d+|-) (\d+|-) (\d+|-) (\d+|-) "
     r'"([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)" "([^"]*)"(.*)$'
 )
 
@@ -29,7 +30,8 @@ PARSE_SQL = """
 CREATE OR REPLACE TEMP TABLE _ev AS
 WITH m AS (
     SELECT line_no, line,
-           regexp_extract(line, $line, ['start', 'request', 'code', 'flags', 'rx', 'tx',
+           regexp_extract(line, $line, ['start', 'request', 'code', 'flags', 'details',
+               'ctd', 'utfr', 'rx', 'tx',
                'duration', 'ust', 'xff', 'agent', 'rid', 'authority', 'host', 'rest']) AS g
     FROM _ev_lines WHERE trim(line) <> '' AND regexp_matches(line, $line)
 ),
@@ -93,6 +95,8 @@ ev AS (
                        'response_flags', CASE WHEN len(flags) > 0 THEN list_sort(flags) END,
                        'upstream_service_time_ms', ust_ms, 'attempt_count', attempts,
                        'x_forwarded_for', nullif(nullif(g.xff, '-'), ''),
+                       'response_code_details', nullif(nullif(g.details, '-'), ''),
+                       'upstream_transport_failure_reason', nullif(nullif(g.utfr, '-'), ''),
                        'tail', CASE WHEN len(tail) > 1 THEN tail[2:] END)::VARCHAR AS extra
     FROM r
     UNION ALL
