@@ -16,7 +16,6 @@ from analyzer.analysis import analyze
 from analyzer.importers import import_paths
 from analyzer.store import connect
 
-
 # nginx retrying an app's 500 (proxy_next_upstream http_500), which the platform would not do
 # (nginx's own 502 in the fixture is a connection failure, retried rightly: no deviation)
 _RETRIED_500 = {
