@@ -263,6 +263,21 @@ def iter_items(
         yield from _locate_elements(text, lines, start, end, key, elements)
 
 
+def json_lines(lines: Iterable[str]) -> Iterator[tuple[int, Any] | Rejected]:
+    """Each non-blank line as one JSON value with its 1-based line number; a line that is not
+    JSON (or nests too deeply to read) is rejected with that reason."""
+    for line_no, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            yield line_no, json.loads(text)
+        except RecursionError:
+            yield Rejected(line_no, text[:2000], "nested too deeply")
+        except ValueError:
+            yield Rejected(line_no, text[:2000], "not JSON")
+
+
 def iter_records(
     lines: Iterable[str], keys: tuple[str, ...] = ("items",)
 ) -> Iterator[tuple[int, Any] | Rejected]:
@@ -287,18 +302,11 @@ def iter_records(
     if not streaming:
         yield from iter_items("".join(head) + "".join(it), keys)
         return
-    for line_no, line in enumerate(chain(head, it), start=1):
-        text = line.strip()
-        if not text:
+    for read in json_lines(chain(head, it)):
+        if isinstance(read, Rejected):
+            yield read
             continue
-        try:
-            record = json.loads(text)
-        except RecursionError:
-            yield Rejected(line_no, text[:2000], "nested too deeply")
-            continue
-        except ValueError:
-            yield Rejected(line_no, text[:2000], "not JSON")
-            continue
+        line_no, record = read
         if isinstance(record, dict) and any(isinstance(record.get(k), list) for k in keys):
             yield from (
                 (line_no, element)

@@ -53,6 +53,7 @@ from analyzer.importers.formats.base import (
     Skipped,
     as_str,
     iter_json_values,
+    json_lines,
     make_row,
 )
 from analyzer.importers.formats.otel_read import LogRecord, Span, read_document
@@ -137,17 +138,7 @@ def _json_values(lines: Iterable[str]) -> Iterator[tuple[int, Any] | Rejected]:
     except (ValueError, RecursionError):
         yield from iter_json_values("".join(head) + "".join(it))
         return
-    for line_no, line in enumerate(chain(head, it), start=1):
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            reason = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
-            yield Rejected(line_no, text[:2000], reason)
-            continue
-        yield line_no, value
+    yield from json_lines(chain(head, it))
 
 
 def first_value(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
