@@ -9,7 +9,9 @@ command can meet (missing input, locked database) into one line and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import os
 import sys
 from collections.abc import Sequence
 
@@ -20,6 +22,11 @@ from analyzer.errors import AnalyzerError
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+
+# Set when the machine itself failed (out of memory): the interpreter's normal shutdown can then
+# abort inside DuckDB's threads ("cannot allocate memory for thread-local data", exit 127) after
+# our one line was written, so ``entry`` ends the process at once with exit code 2.
+_exit_now = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except MemoryError:
         _error("out of memory (try a smaller batch of files, or a machine with more memory)")
+        _must_exit_now()
         return EXIT_ERROR
     except OSError as exc:  # disk full, permissions, ... while writing or reading
         _error(_os_error(exc))
@@ -65,7 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if line is None:
             raise
         _error(line)
+        if line.startswith("out of memory"):
+            _must_exit_now()
         return EXIT_ERROR
+
+
+def _must_exit_now() -> None:
+    global _exit_now
+    _exit_now = True
 
 
 def _error(text: str) -> None:
@@ -106,6 +121,8 @@ def environment_error(exc: BaseException) -> str | None:
         lower = text.lower()
         if isinstance(err, duckdb.OutOfMemoryException | MemoryError) or "out of memory" in lower:
             return f"out of memory: {text}"
+        if isinstance(err, RuntimeError) and "can't start new thread" in lower:
+            return f"out of memory (cannot start a thread): {text}"
         if any(word in lower for word in _DISK_FULL):
             return f"cannot write (disk full?): {text}"
     for err in chain:
@@ -116,4 +133,10 @@ def environment_error(exc: BaseException) -> str | None:
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if _exit_now:  # skip the interpreter's shutdown, which can abort after a failed allocation
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
