@@ -5,8 +5,13 @@
 other answers 200 (after ``?sleep=S`` seconds, to let a client give up and produce a 499).
 nginx's own failures: ``/dead/`` goes to a group whose only server is marked ``down`` (nginx
 logs the group name ``dead`` and 502: no live upstreams), ``/refused/`` to a group whose first
-server is a closed port (a refused connection, logged 502) before the 200 upstream. Every
-request is also written in nginx's default ``combined`` format to ``combined.log``.
+server is a closed port (a refused connection, logged 502) before the 200 upstream.
+nginx's own timeout: ``/timeout/`` goes to a group whose first server answers only after 1.5 s,
+past a ``proxy_read_timeout`` of 0.5 s (nginx logs 504 for it and retries the 200 upstream),
+``/timeout-only/`` to that slow server alone (the caller gets nginx's 504); ``/app504/`` to an
+app that answers 504 itself at once. Every request is also written in nginx's default
+``combined`` format to ``combined.log``, and in the documented format without
+``$upstream_header_time`` to ``no_header.log``.
 """
 
 from __future__ import annotations
@@ -30,8 +35,11 @@ LOG_FORMAT = (
     "'$remote_addr - $remote_user [$time_local] \"$request\" '\n"
     '    \'$status $body_bytes_sent "$http_referer" "$http_user_agent" \'\n'
     '    \'"$upstream_addr" "$upstream_status" "$upstream_response_time" \'\n'
-    "    '$request_time $msec \"$http_x_fal_request_id\" $request_id'"
+    "    '$request_time $msec \"$http_x_fal_request_id\" $request_id '\n"
+    "    '\"$upstream_header_time\"'"
 )
+NO_HEADER_FORMAT = LOG_FORMAT.rsplit(" '\n", 1)[0] + "'"
+"""The documented format before ``$upstream_header_time`` was added to it."""
 
 CONFIG = """
 daemon off;
@@ -47,6 +55,7 @@ http {{
     uwsgi_temp_path {prefix}/tmp_uwsgi;
     scgi_temp_path {prefix}/tmp_scgi;
     log_format analyzer {log_format};
+    log_format no_header {no_header_format};
     upstream runners {{
         server 127.0.0.1:{bad} max_fails=0;
         server 127.0.0.1:{good} max_fails=0;
@@ -58,10 +67,27 @@ http {{
         server 127.0.0.1:{closed} max_fails=0;
         server 127.0.0.1:{good} max_fails=0;
     }}
+    upstream slow_first {{
+        server 127.0.0.1:{slow} max_fails=0;
+        server 127.0.0.1:{good} max_fails=0;
+    }}
     server {{
         listen 127.0.0.1:{port};
         access_log {prefix}/access.log analyzer;
         access_log {prefix}/combined.log combined;
+        access_log {prefix}/no_header.log no_header;
+        location /timeout/ {{
+            proxy_pass http://slow_first/;
+            proxy_read_timeout 500ms;
+            proxy_next_upstream error timeout non_idempotent;
+        }}
+        location /timeout-only/ {{
+            proxy_pass http://127.0.0.1:{slow}/;
+            proxy_read_timeout 500ms;
+        }}
+        location /app504/ {{
+            proxy_pass http://127.0.0.1:{app504}/;
+        }}
         location /dead/ {{
             proxy_pass http://dead/;
         }}
@@ -81,13 +107,15 @@ http {{
 
 class _Upstream(BaseHTTPRequestHandler):
     status = 200
+    delay = 0.0
+    """Seconds every answer waits (the slow server), besides ``?sleep=S``."""
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
         sleep = parse_qs(urlparse(self.path).query).get("sleep", ["0"])[0]
-        time.sleep(float(sleep))
+        time.sleep(float(sleep) + self.delay)
         body = b'{"ok": true}' if self.status == 200 else b'{"detail": "unavailable"}'
         try:
             self.send_response(self.status)
@@ -104,8 +132,8 @@ class _Upstream(BaseHTTPRequestHandler):
         pass
 
 
-def _serve(status: int) -> ThreadingHTTPServer:
-    handler = type(f"Upstream{status}", (_Upstream,), {"status": status})
+def _serve(status: int, delay: float = 0.0) -> ThreadingHTTPServer:
+    handler = type(f"Upstream{status}", (_Upstream,), {"status": status, "delay": delay})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -128,11 +156,20 @@ class Proxy:
     access_log: Path
     closed: str = ""
     """A port nothing listens on: connections to it are refused."""
+    slow: str = ""
+    """The server that answers only after nginx's ``proxy_read_timeout``."""
+    app504: str = ""
+    """The app that answers 504 itself."""
 
     @property
     def combined_log(self) -> Path:
         """The same requests in nginx's default ``combined`` format."""
         return self.access_log.with_name("combined.log")
+
+    @property
+    def no_header_log(self) -> Path:
+        """The same requests in the documented format without ``$upstream_header_time``."""
+        return self.access_log.with_name("no_header.log")
 
 
 def nginx_available() -> bool:
@@ -143,6 +180,8 @@ def nginx_available() -> bool:
 def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
     """Start nginx (non-daemon, own prefix, free ports); always stop it and the upstreams."""
     bad, good = _serve(503), _serve(200)
+    slow, app504 = _serve(200, delay=1.5), _serve(504)
+    upstreams = (bad, good, slow, app504)
     port, closed = _free_port(), _free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(
@@ -152,7 +191,10 @@ def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
             good=good.server_address[1],
             port=port,
             closed=closed,
+            slow=slow.server_address[1],
+            app504=app504.server_address[1],
             log_format=LOG_FORMAT,
+            no_header_format=NO_HEADER_FORMAT,
         )
     )
     assert NGINX is not None, "nginx is not installed"
@@ -180,6 +222,8 @@ def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
             f"127.0.0.1:{good.server_address[1]}",
             prefix / "access.log",
             f"127.0.0.1:{closed}",
+            f"127.0.0.1:{slow.server_address[1]}",
+            f"127.0.0.1:{app504.server_address[1]}",
         )
     finally:
         proc.terminate()
@@ -190,6 +234,6 @@ def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
             proc.wait(timeout=5)
         if proc.stdout:
             proc.stdout.close()
-        for server in (bad, good):
+        for server in upstreams:
             server.shutdown()
             server.server_close()

@@ -5,7 +5,8 @@ The expected ``log_format`` (documented in docs/formats.md)::
     log_format analyzer '$remote_addr - $remote_user [$time_local] "$request" '
                         '$status $body_bytes_sent "$http_referer" "$http_user_agent" '
                         '"$upstream_addr" "$upstream_status" "$upstream_response_time" '
-                        '$request_time $msec "$http_x_fal_request_id" $request_id';
+                        '$request_time $msec "$http_x_fal_request_id" $request_id '
+                        '"$upstream_header_time"';
 
 The three upstream lists are required (quoted or not); everything after them is optional, in
 that order. ``"503, 503, 200"`` is three attempts (``, `` separates attempts, `` : ``
@@ -17,9 +18,12 @@ separates upstream groups after an internal redirect). Per line (one request):
   ``attempt.finished`` with its status, times from the cumulated ``$upstream_response_time``;
   a ``-`` status (no answer) is ``attempt.failed`` (``runner_connection_error``), or nothing
   when the client went away first;
-- an upstream status ``502`` is nginx's own failure (connection refused or reset, invalid
-  header: nginx writes 502 for all of them), so it is ``attempt.failed``
-  (``runner_connection_error``), never an app answer; an app's own 502 reads the same;
+- nginx's own failures: nginx writes an upstream status for attempts that got no answer:
+  ``502`` (connection refused or reset, invalid header) and ``504`` (``proxy_read_timeout`` or
+  ``proxy_connect_timeout`` expired). They are ``attempt.failed`` (``runner_connection_error``,
+  ``request_timeout`` for 504), never app answers. ``$upstream_header_time`` tells them apart
+  from an app that answered 502/504 itself: ``-`` = no response header came (nginx's own
+  status), a time = the app's answer. Without that field an app's own 502/504 reads as nginx's;
 - an item of ``$upstream_addr`` that is no address (``host:port``, ``[v6]:port``, ``unix:``)
   is an upstream GROUP name: nginx found no live server in it (``no live upstreams``), so no
   runner was reached: no attempt, the name is kept in ``extra.upstream_group``;
@@ -74,8 +78,8 @@ LINE = re.compile(
 _TIME_LOCAL = "%d/%b/%Y:%H:%M:%S %z"
 ADDRESS = re.compile(r"^(?:unix:.+|.+:\d+)$")
 """An upstream server's address; anything else in ``$upstream_addr`` is a group name."""
-PROXY_FAILURE = "502"
-"""The upstream status nginx writes for its own failure to get an answer."""
+PROXY_FAILURES = {"502": "runner_connection_error", "504": "request_timeout"}
+"""The upstream statuses nginx writes for its own failure to get an answer, as error types."""
 _TOKEN = re.compile(r"\"([^\"]*)\"|(\S+)")
 
 
@@ -126,6 +130,7 @@ def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]
     msec = _float(rest[1]) if len(rest) > 1 else None
     fal_id = as_str(rest[2]) if len(rest) > 2 else None
     nginx_id = as_str(rest[3]) if len(rest) > 3 else None
+    header_times = split_list(rest[4]) if len(rest) > 4 else []
     if msec is not None:
         end, _ = parse_ts(msec)
     else:
@@ -164,12 +169,13 @@ def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]
         if not ADDRESS.match(addr):
             continue  # a group with no live server: nothing was dispatched
         yield make_row(dispatched_at, "gateway", "attempt.dispatched", **base)
-        if ustatus.isdigit() and ustatus != PROXY_FAILURE:
+        header = header_times[index] if index < len(header_times) else None
+        own = own_failure(ustatus, header)
+        if ustatus.isdigit() and not own:
             yield make_row(clock, "gateway", "attempt.finished", status=int(ustatus), **base)
-        elif ustatus == PROXY_FAILURE or not (status == 499 and index == len(addrs) - 1):
-            yield make_row(
-                clock, "gateway", "attempt.failed", error_type="runner_connection_error", **base
-            )
+        elif own or not (status == 499 and index == len(addrs) - 1):
+            error = PROXY_FAILURES.get(ustatus, "runner_connection_error")
+            yield make_row(clock, "gateway", "attempt.failed", error_type=error, **base)
     if status == 499:
         yield make_row(end, "gateway", "request.client_disconnected", **common)
     yield make_row(
@@ -182,6 +188,16 @@ def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]
     )
 
 
+def own_failure(ustatus: str, header_time: str | None) -> bool:
+    """Whether an attempt's upstream status is nginx's own (no response header came): told by
+    its ``$upstream_header_time`` (``-``) when logged, else by the status (502, 504)."""
+    if not ustatus.isdigit():
+        return False
+    if header_time is not None:
+        return header_time == "-"
+    return ustatus in PROXY_FAILURES
+
+
 def _float(text: str | None) -> float | None:
     if text is None or text in ("", "-"):
         return None
@@ -191,7 +207,8 @@ def _float(text: str | None) -> float | None:
 FORMAT = Format(
     name=NAME,
     description="nginx access log: combined [+ $upstream_addr $upstream_status "
-    '$upstream_response_time [$request_time $msec "$http_x_fal_request_id" $request_id]]',
+    '$upstream_response_time [$request_time $msec "$http_x_fal_request_id" $request_id '
+    '"$upstream_header_time"]]',
     sniff=sniff,
     parse=parse,
     appendable=True,

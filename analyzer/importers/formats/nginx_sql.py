@@ -56,7 +56,8 @@ SELECT line_no, c.remote AS remote, c.time AS time_local, c.request AS request,
        TRY_CAST(nullif(tail[1], '-') AS DOUBLE) AS request_time,
        TRY_CAST(nullif(tail[2], '-') AS DOUBLE) AS msec, left(tail[2], 40) AS tail_msec,
        nullif(nullif(trim(tail[3], '"'), '-'), '') AS fal_id,
-       nullif(nullif(trim(tail[4], '"'), '-'), '') AS nginx_id
+       nullif(nullif(trim(tail[4], '"'), '-'), '') AS nginx_id,
+       nullif(trim(tail[5], '"'), '') AS header_list
 FROM v
 """
 
@@ -98,7 +99,8 @@ lists AS (
     SELECT line_no, request_id, endpoint, ts_raw, status AS final_status, start_ts, end_ts,
            string_split_regex(trim(addr_list), ',\\s*|\\s+:\\s+') AS addrs,
            string_split_regex(trim(status_list), ',\\s*|\\s+:\\s+') AS statuses,
-           string_split_regex(trim(time_list), ',\\s*|\\s+:\\s+') AS times
+           string_split_regex(trim(time_list), ',\\s*|\\s+:\\s+') AS times,
+           string_split_regex(trim(header_list), ',\\s*|\\s+:\\s+') AS headers
     FROM r WHERE addr_list IS NOT NULL AND trim(addr_list) <> ''
 ),
 att0 AS (
@@ -106,7 +108,8 @@ att0 AS (
 ),
 att AS (
     SELECT line_no, request_id, endpoint, ts_raw, final_status, start_ts, end_ts, addr, idx,
-           len(addrs) AS n, statuses[idx] AS ustatus,
+           len(addrs) AS n, trim(statuses[idx]) AS ustatus,
+           nullif(trim(headers[idx]), '') AS uheader,
            CASE WHEN TRY_CAST(times[idx] AS DOUBLE) BETWEEN 0 AND 1e7
                 THEN TRY_CAST(times[idx] AS DOUBLE) END AS utime
     FROM att0
@@ -114,12 +117,18 @@ att AS (
 timed AS (
     SELECT *,
            sum(coalesce(utime, 0)) OVER (PARTITION BY line_no ORDER BY idx) AS cum,
-           regexp_matches(trim(addr), $address) AS is_addr,
-           -- 502: nginx's own failure (refused, reset, invalid header), not an app answer
-           coalesce(trim(ustatus) = '502', false) AS proxy_failed,
-           regexp_matches(coalesce(trim(ustatus), '-'), '^\\d+$')
-               AND trim(ustatus) <> '502' AS answered
+           regexp_matches(trim(addr), $address) AS is_addr
     FROM att
+),
+judged AS (
+    -- nginx's own status (502 refused/reset/invalid header, 504 timed out: no response header
+    -- came) is no app answer; $upstream_header_time '-' says so when logged (see nginx.py)
+    SELECT *,
+           coalesce(regexp_matches(ustatus, '^\\d+$')
+                    AND CASE WHEN uheader IS NOT NULL THEN uheader = '-'
+                             ELSE ustatus IN ('502', '504') END, false) AS proxy_failed,
+           coalesce(regexp_matches(ustatus, '^\\d+$'), false) AS numeric_status
+    FROM timed
 ),
 ev AS (
     SELECT line_no, 0 AS seq, start_ts AS ts, 'request.received' AS event, request_id, endpoint,
@@ -143,10 +152,11 @@ ev AS (
                                    end_ts),
            CASE WHEN answered THEN 'attempt.finished' ELSE 'attempt.failed' END,
            request_id, endpoint, idx, trim(addr),
-           CASE WHEN answered THEN TRY_CAST(trim(ustatus) AS INTEGER) END,
-           CASE WHEN NOT answered THEN 'runner_connection_error' END,
+           CASE WHEN answered THEN TRY_CAST(ustatus AS INTEGER) END,
+           CASE WHEN answered THEN NULL WHEN proxy_failed AND ustatus = '504'
+                THEN 'request_timeout' ELSE 'runner_connection_error' END,
            ts_raw, NULL
-    FROM timed
+    FROM (SELECT *, numeric_status AND NOT proxy_failed AS answered FROM judged)
     WHERE is_addr AND (answered OR proxy_failed OR NOT (final_status = 499 AND idx = n))
     UNION ALL
     SELECT line_no, 100000, end_ts, 'request.client_disconnected', request_id, endpoint,
