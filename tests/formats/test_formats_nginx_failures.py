@@ -63,3 +63,35 @@ def test_nginx_failures_give_no_runner_and_no_app_finding(tmp_path: Path) -> Non
     findings = con.execute("SELECT code, request_id FROM findings").fetchall()
     con.close()
     assert findings == []
+
+
+def test_upstream_header_time_tells_nginx_failures_from_app_answers(tmp_path: Path) -> None:
+    """With ``$upstream_header_time``: ``-`` = nginx's own 502/504, a time = the app's answer."""
+    lines = [
+        # the app itself answered 502 (a header came): an answer, not a connection failure
+        _HEAD.format(s=3, st=502)
+        + '"127.0.0.1:9002" "502" "0.004" 0.005 1795269603.005 "req-app502" - "0.004"',
+        # nginx timed out on the first server (no header: '-'), the second answered 504 itself
+        _HEAD.format(s=4, st=504) + '"127.0.0.1:9001, 127.0.0.1:9002" "504, 504" "0.500, 0.003" '
+        '0.503 1795269604.503 "req-to-app504" - "-, 0.003"',
+        # nginx's own 502 with its header time '-': still nginx's failure
+        _HEAD.format(s=5, st=502)
+        + '"127.0.0.1:1" "502" "0.000" 0.001 1795269605.001 "req-r" - "-"',
+    ]
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(lines) + "\n")
+    rows, rejected = parse_file("nginx", path)
+    assert rejected == []
+    ends = [
+        (r["request_id"], r["event"], r["status"], r["error_type"])
+        for r in rows
+        if r["event"] in ("attempt.finished", "attempt.failed")
+    ]
+    assert ends == [
+        ("req-app502", "attempt.finished", 502, None),
+        ("req-to-app504", "attempt.failed", None, "request_timeout"),
+        ("req-to-app504", "attempt.finished", 504, None),
+        ("req-r", "attempt.failed", None, "runner_connection_error"),
+    ]
+    sql, python = sql_vs_python(path)
+    assert sql == python
