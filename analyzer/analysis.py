@@ -22,12 +22,12 @@ from analyzer.config import Config, ConfigError
 from analyzer.replay.policy import Policy, default_policy, load_policy, with_patterns
 from analyzer.rules import REGISTRY, Finding, Rule
 from analyzer.rules.base import SEVERITY_RANK
-from analyzer.rules.engine import Pricing, SelectedRule, run_rules
+from analyzer.rules.engine import SelectedRule, run_rules
 from analyzer.rules.store import load_findings
 from analyzer.rules.totals import findings_summary
 from analyzer.store import bounded_memory, get_meta, quote_identifier, set_meta, table_exists
 
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 """Bumped when a rule's logic changes, so stored findings are recomputed."""
 
 
@@ -131,12 +131,7 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     with bounded_memory(con):
         if replayed:
             replay.build(con, policy)
-        counts = run_rules(
-            con,
-            rules,
-            pricing=Pricing(default_usd=policy.default_gpu_hour_usd),
-            allow=config.allow,
-        )
+        counts = run_rules(con, rules, allow=config.allow)
         summary.build(con)
     events = _count(con, "events")
     set_meta(con, "analysis_events", str(events))

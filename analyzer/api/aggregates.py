@@ -250,6 +250,7 @@ def kills_by_request(
         con,
         f"""SELECT killed_by_request_id AS request_id, any_value(app) AS app,
                    count(*) AS runners_killed,
+                   count(*) FILTER (needless_termination) AS runners_killed_needlessly,
                    string_agg(runner_id, ', ' ORDER BY ended_at) AS runners,
                    string_agg(DISTINCT end_reason, ', ') AS reasons,
                    coalesce(sum(cold_start_s), 0) AS cold_start_s

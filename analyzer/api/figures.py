@@ -102,7 +102,7 @@ def requests_over_time_figure(df: pd.DataFrame) -> go.Figure:
 def terminations_over_time_figure(df: pd.DataFrame) -> go.Figure:
     """Runner terminations over time, stacked by reason."""
     return stacked_over_time(
-        df, "Runner terminations over time, by reason", "runners killed", legend="reason"
+        df, "Runner terminations over time, by reason", "runners terminated", legend="reason"
     )
 
 

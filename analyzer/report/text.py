@@ -77,17 +77,18 @@ class TextFormatter(Formatter):
             f"{s.get('requests', 0):,} requests, {s.get('runners', 0):,} runners, "
             f"{s.get('events', 0):,} events; {s.get('rejected_lines', 0):,} rejected lines"
         )
-        t = cost_totals(report.findings)  # rules overlap: each kill and GPU-second once
+        t = cost_totals(report.findings)  # rules overlap: each kill and attempt once
         killed = t.runners_killed
         lines.append(
             f"cost of the findings: {killed} runner{'' if killed == 1 else 's'} killed, "
-            f"{t.gpu_seconds:,.0f} GPU-s, {_money(t.cost_usd)} (each counted once across rules)"
+            f"{t.gpu_seconds:,.0f} GPU-s, {_money(t.cost_usd)} wasted on the attempts they "
+            "blame (each counted once across rules)"
         )
         if "gpu_seconds_wasted" in s:  # the replay's waste over every request (docs/tables.md)
             lines.append(
                 f"wasted in all: {s['gpu_seconds_wasted']:,.0f} GPU-s, "
                 f"{_money(s['usd_wasted'])}; {s['runners_terminated']:,} runners terminated "
-                "(every reason)"
+                f"(every reason), {s.get('runners_killed_needlessly', 0):,} of them needlessly"
             )
         if report.baseline_suppressed:
             lines.append(f"{report.baseline_suppressed} known findings hidden by the baseline")

@@ -36,7 +36,7 @@ HIT_COLUMNS: tuple[str, ...] = (
     "message",
     "evidence_ids",  # BIGINT[]: decisive event first
     "runners_killed",
-    "gpu_seconds",
+    "blamed_attempts",  # INTEGER[]: attempts of request_id whose replay waste the hit costs
     "signature",  # the error signature that goes into the fingerprint (no request ids)
 )
 """The columns a rule's query must return (in any order; extra columns are ignored)."""
@@ -72,12 +72,25 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Waste:
+    """One attempt a finding blames, with the replay's waste of it (``attempts.gpu_seconds_wasted``
+    and ``attempts.wasted_usd``: selected, never recomputed)."""
+
+    request_id: str
+    attempt: int
+    gpu_seconds: float
+    cost_usd: float
+
+
+@dataclass(frozen=True)
 class Cost:
-    """What a finding cost: runners terminated, GPU-seconds wasted, and their price."""
+    """What a finding cost: runners terminated, and the replay's waste of the attempts it
+    blames (``blamed``; ``gpu_seconds`` and ``cost_usd`` are their sums)."""
 
     runners_killed: int = 0
     gpu_seconds: float = 0.0
     cost_usd: float = 0.0
+    blamed: tuple[Waste, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

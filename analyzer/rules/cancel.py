@@ -61,7 +61,7 @@ class C001(Rule):
                                       round(epoch(c.handler_stopped_at) - epoch(c.requested_at), 1),
                                       coalesce(c.handler_outcome, '?')) END) AS message,
               [c.requested_event_id, c.handler_end_event_id] AS evidence_ids,
-              0 AS runners_killed, coalesce(c.wasted_gpu_seconds, 0) AS gpu_seconds,
+              0 AS runners_killed, [c.attempt] AS blamed_attempts,
               'not forwarded' AS signature
             FROM cancellations c
             WHERE c.kind = 'cancel' AND c.handler_was_running AND c.forwarded_at IS NULL
@@ -123,7 +123,7 @@ class C002(Rule):
                                       coalesce(c.handler_outcome, '?')) END) AS message,
               [c.received_event_id, c.handler_end_event_id, c.forwarded_event_id,
                c.requested_event_id] AS evidence_ids,
-              0 AS runners_killed, coalesce(c.wasted_gpu_seconds, 0) AS gpu_seconds,
+              0 AS runners_killed, [c.attempt] AS blamed_attempts,
               coalesce(c.receive_outcome, '?') AS signature
             FROM cancellations c
             WHERE c.received_at IS NOT NULL
@@ -143,7 +143,7 @@ class C002(Rule):
                                       coalesce(a.handler_outcome, '?')) END) AS message,
               [r.event_id, a.handler_end_event_id] AS evidence_ids,
               0 AS runners_killed,
-              greatest(0, epoch(a.handler_ended_at) - epoch(r.ts)) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               coalesce(r.outcome, '?') AS signature
             FROM events r
             ASOF JOIN (SELECT * FROM attempts WHERE dispatched_at IS NOT NULL) a
@@ -201,7 +201,7 @@ class C003(Rule):
                      CASE WHEN ch.ended_at IS NULL THEN ' and never ended' ELSE '' END)
                 AS message,
               [ch.ended_event_id, ch.started_event_id, a.handler_end_event_id] AS evidence_ids,
-              0 AS runners_killed, coalesce(ch.ran_after_parent_s, 0) AS gpu_seconds,
+              0 AS runners_killed, [ch.attempt] AS blamed_attempts,
               concat_ws(' ', ch.kind, ch.name) AS signature
             FROM children ch
             LEFT JOIN attempts a ON a.request_id = ch.request_id AND a.attempt = ch.attempt
@@ -252,7 +252,7 @@ class C004(Rule):
                      round(c.propagation_s, 1), ?) AS message,
               [c.handler_end_event_id, c.received_event_id, c.forwarded_event_id,
                c.requested_event_id] AS evidence_ids,
-              0 AS runners_killed, coalesce(c.wasted_gpu_seconds, 0) AS gpu_seconds,
+              0 AS runners_killed, [c.attempt] AS blamed_attempts,
               'slow cancel' AS signature
             FROM cancellations c
             WHERE c.kind = 'cancel' AND c.handler_outcome = 'cancelled' AND c.propagation_s > ?
@@ -303,7 +303,7 @@ class C005(Rule):
                      round(epoch(c.handler_stopped_at) - epoch(c.requested_at), 1),
                      c.handler_outcome) AS message,
               [c.handler_end_event_id, c.requested_event_id] AS evidence_ids,
-              0 AS runners_killed, coalesce(c.wasted_gpu_seconds, 0) AS gpu_seconds,
+              0 AS runners_killed, [c.attempt] AS blamed_attempts,
               'work after disconnect' AS signature
             FROM cancellations c
             WHERE c.kind = 'disconnect' AND c.handler_was_running
@@ -355,7 +355,7 @@ class C006(Rule):
                      CASE WHEN k.how = 'disconnect' THEN 'disconnected' ELSE 'cancelled' END)
                 AS message,
               [r.acquired_event_id, k.requested_event_id] AS evidence_ids,
-              0 AS runners_killed, 0.0 AS gpu_seconds,
+              0 AS runners_killed, []::INTEGER[] AS blamed_attempts,
               coalesce(r.kind, 'resource') AS signature
             FROM resources r JOIN cancelled k ON k.request_id = r.request_id
             LEFT JOIN requests q ON q.request_id = r.request_id
@@ -406,8 +406,7 @@ class C007(Rule):
                      round(ch.parent_budget_s, 1)) AS message,
               [ch.started_event_id, ch.ended_event_id] AS evidence_ids,
               0 AS runners_killed,
-              greatest(coalesce(epoch(ch.ended_at) - epoch(ch.started_at), 0)
-                       - ch.parent_budget_s, 0) AS gpu_seconds,
+              [ch.attempt] AS blamed_attempts,
               concat_ws(' ', ch.kind, ch.name) AS signature
             FROM children ch
             WHERE ch.deadline_s IS NOT NULL AND ch.parent_budget_s IS NOT NULL

@@ -3,13 +3,15 @@
 1. each rule's query inserts its hits into ``rule_hits`` (one statement per rule);
 2. hits are grouped into one finding per (code, subject): the first hit (by ``ord``) names the
    runner, time, message and signature; evidence lists, runners killed and GPU-seconds add up;
-3. evidence event ids are joined with ``events`` for their file and line, costs are priced at
-   the replay's ``runners.price_usd_per_gpu_hour`` (the policy's default price for a finding
-   without a runner), per-app allowances drop what a team accepted, and the ``findings`` table
-   is written worst first.
+3. evidence event ids are joined with ``events`` for their file and line; a finding's cost is
+   the replay's waste of the attempts its hits blame (``blamed_attempts``: each attempt's
+   ``gpu_seconds_wasted`` and ``wasted_usd``, each attempt once), kept per attempt in
+   ``findings.blamed``; per-app allowances drop what a team accepted, and the ``findings``
+   table is written worst first.
 
 Rules select the replay's derived columns (``attempts.error_class``, ``needless_termination``,
-``gpu_seconds_wasted``...): nothing here classifies an error or prices a GPU-second again.
+``gpu_seconds_wasted``...): nothing here or in a rule classifies an error, measures GPU time or
+prices a GPU-second again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ HITS_DDL = """
 CREATE OR REPLACE TEMP TABLE rule_hits (
     code VARCHAR, subject VARCHAR, ord DOUBLE, app VARCHAR, endpoint VARCHAR,
     request_id VARCHAR, runner_id VARCHAR, ts TIMESTAMPTZ, message VARCHAR,
-    evidence_ids BIGINT[], runners_killed INTEGER, gpu_seconds DOUBLE, signature VARCHAR
+    evidence_ids BIGINT[], runners_killed INTEGER, blamed_attempts INTEGER[],
+    signature VARCHAR
 )"""
 
 _CASTS = {
@@ -41,7 +44,7 @@ _CASTS = {
     "message": "VARCHAR",
     "evidence_ids": "BIGINT[]",
     "runners_killed": "INTEGER",
-    "gpu_seconds": "DOUBLE",
+    "blamed_attempts": "INTEGER[]",
     "signature": "VARCHAR",
 }
 
@@ -59,19 +62,10 @@ class SelectedRule:
     severity: str
 
 
-@dataclass(frozen=True)
-class Pricing:
-    """The price of a GPU-hour for findings without a runner (the policy's default); a
-    runner's own price is the replay's ``runners.price_usd_per_gpu_hour``."""
-
-    default_usd: float = 2.0
-
-
 def run_rules(
     con: duckdb.DuckDBPyConnection,
     rules: Iterable[SelectedRule],
     *,
-    pricing: Pricing = Pricing(),
     allow: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, int]:
     """Write ``findings`` from the selected rules; returns counts (``findings``, ``allowed``)."""
@@ -96,7 +90,8 @@ def run_rules(
     _install_lookup_tables(con, selected, allow or {})
     con.execute(_GROUP_SQL)
     con.execute(FINDINGS_DDL)
-    con.execute(_FINDINGS_SQL, [pricing.default_usd])
+    con.execute(_BLAME_SQL)
+    con.execute(_FINDINGS_SQL)
     allowed = con.execute("SELECT count(*) FROM rule_grouped WHERE allowed").fetchall()
     total = con.execute("SELECT count(*) FROM findings").fetchall()
     return {"findings": int(total[0][0]), "allowed": int(allowed[0][0])}
@@ -130,16 +125,34 @@ WITH ranked AS (
 ),
 totals AS (
     SELECT code, subject, flatten(list(evidence_ids ORDER BY ord, ts)) AS ev,
-           sum(runners_killed) AS runners_killed, sum(gpu_seconds) AS gpu_seconds
+           sum(runners_killed) AS runners_killed
     FROM rule_hits GROUP BY code, subject
 )
 SELECT row_number() OVER (ORDER BY m.rank DESC, r.code, r.ts, r.subject)::INTEGER AS fid,
-       r.code, m.name, m.severity, r.app, r.endpoint, r.request_id, r.runner_id, r.ts,
-       r.message, r.signature, t.ev, t.runners_killed, t.gpu_seconds,
+       r.code, r.subject, m.name, m.severity, r.app, r.endpoint, r.request_id, r.runner_id, r.ts,
+       r.message, r.signature, t.ev, t.runners_killed,
        EXISTS (SELECT 1 FROM rule_allow w
                WHERE (w.app = r.app OR w.app = '*') AND starts_with(r.code, w.prefix)) AS allowed
 FROM ranked r JOIN totals t USING (code, subject) JOIN rule_meta m USING (code)
 WHERE r.rn = 1
+"""
+
+_BLAME_SQL = """
+CREATE OR REPLACE TEMP TABLE rule_blame AS
+WITH blamed AS (  -- the attempts each finding's hits blame, each once
+    SELECT DISTINCT g.fid, b.request_id, b.attempt
+    FROM (SELECT code, subject, request_id, unnest(blamed_attempts) AS attempt FROM rule_hits) b
+    JOIN rule_grouped g USING (code, subject)
+    WHERE NOT g.allowed AND b.attempt IS NOT NULL
+)
+SELECT b.fid, list({'request_id': b.request_id, 'attempt': b.attempt,
+                    'gpu_seconds': coalesce(a.gpu_seconds_wasted, 0.0),
+                    'cost_usd': coalesce(a.wasted_usd, 0.0)}
+                   ORDER BY b.request_id, b.attempt) AS blamed,
+       sum(coalesce(a.gpu_seconds_wasted, 0.0)) AS gpu_seconds,
+       sum(coalesce(a.wasted_usd, 0.0)) AS cost_usd
+FROM blamed b JOIN attempts a ON a.request_id = b.request_id AND a.attempt = b.attempt
+GROUP BY b.fid
 """
 
 _FINDINGS_SQL = """
@@ -157,21 +170,15 @@ ev_json AS (
                         'ts': strftime(e.ts, '%Y-%m-%dT%H:%M:%S.%gZ')} ORDER BY d.pos) AS evidence
     FROM ev_first d JOIN events e ON e.event_id = d.event_id
     GROUP BY d.fid
-),
-priced AS (
-    SELECT g.fid, coalesce(rr.price_usd_per_gpu_hour, ?::DOUBLE) AS usd_per_hour
-    FROM rule_grouped g
-    LEFT JOIN runners rr ON rr.runner_id = g.runner_id
-    WHERE NOT g.allowed
 )
 SELECT row_number() OVER (ORDER BY g.fid)::INTEGER AS finding_id,
        g.code, g.name, g.severity, g.app, g.endpoint, g.request_id, g.runner_id, g.ts,
        g.message, to_json(coalesce(j.evidence, [])) AS evidence,
        coalesce(g.runners_killed, 0)::INTEGER AS runners_killed,
-       coalesce(g.gpu_seconds, 0.0) AS gpu_seconds,
-       coalesce(g.gpu_seconds, 0.0) / 3600.0 * pr.usd_per_hour AS cost_usd,
+       coalesce(b.gpu_seconds, 0.0) AS gpu_seconds, coalesce(b.cost_usd, 0.0) AS cost_usd,
+       to_json(coalesce(b.blamed, [])) AS blamed,
        substr(md5(concat_ws('|', g.code, coalesce(g.app, ''), coalesce(g.endpoint, ''),
                             coalesce(g.signature, ''))), 1, 16) AS fingerprint
-FROM rule_grouped g LEFT JOIN ev_json j USING (fid) JOIN priced pr USING (fid)
+FROM rule_grouped g LEFT JOIN ev_json j USING (fid) LEFT JOIN rule_blame b USING (fid)
 WHERE NOT g.allowed
 """

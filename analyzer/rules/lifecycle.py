@@ -65,8 +65,7 @@ class L001(Rule):
                        min(f.ts) AS failed_at, list(f.event_id ORDER BY f.ts) AS ids,
                        coalesce(min(f.exc_type),
                                 CASE WHEN bool_or(f.reason = 'startup_timeout')
-                                     THEN 'startup_timeout' ELSE 'setup_failed' END) AS why,
-                       any_value(r.gpu_seconds) AS gpu
+                                     THEN 'startup_timeout' ELSE 'setup_failed' END) AS why
                 FROM fail_events f LEFT JOIN runners r ON r.runner_id = f.runner_id
                 GROUP BY f.runner_id
             ),
@@ -97,7 +96,7 @@ class L001(Rule):
               format('{} runners failed setup() or startup in {} min ({})', runners,
                      round((epoch(burst_end) - epoch(burst_start)) / 60.0, 1), first_why)
                 AS message,
-              ids AS evidence_ids, 1 AS runners_killed, coalesce(gpu, 0) AS gpu_seconds,
+              ids AS evidence_ids, 1 AS runners_killed, []::INTEGER[] AS blamed_attempts,
               first_why AS signature
             FROM sized WHERE peak >= ?
             """,
@@ -149,7 +148,7 @@ class L002(Rule):
                 AS message,
               [a.answered_event_id, a.terminated_event_id, a.dispatched_event_id,
                a.handler_end_event_id] AS evidence_ids,
-              0 AS runners_killed, 0.0 AS gpu_seconds,
+              0 AS runners_killed, []::INTEGER[] AS blamed_attempts,
               coalesce(a.deviation_reason, 'deviation') AS signature
             FROM attempts a
             WHERE a.deviation AND EXISTS (

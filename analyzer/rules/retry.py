@@ -65,10 +65,9 @@ class R001(Rule):
               [a.answered_event_id, a.terminated_event_id, a.handler_end_event_id]
                 AS evidence_ids,
               1 AS runners_killed,
-              coalesce(a.gpu_seconds, 0) + coalesce(r.cold_start_s, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               p.sig AS signature
             FROM failed a JOIN poison p ON p.request_id = a.request_id AND p.sig = a.sig
-            LEFT JOIN runners r ON r.runner_id = a.runner_id
             """,
             [options.min_runners],
         )
@@ -121,7 +120,7 @@ class R002(Rule):
               [a.dispatched_event_id, a.answered_event_id, a.handler_end_event_id]
                 AS evidence_ids,
               0 AS runners_killed,
-              coalesce(a.gpu_seconds, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               'after deadline' AS signature
             FROM attempts a JOIN requests r ON r.request_id = a.request_id
             WHERE r.deadline_at IS NOT NULL
@@ -180,10 +179,9 @@ class R003(Rule):
                      || 'timeout or skip the timeout retry condition', l.n) AS message,
               [a.answered_event_id, a.terminated_event_id, a.dispatched_event_id] AS evidence_ids,
               1 AS runners_killed,
-              coalesce(a.gpu_seconds, 0) + coalesce(r.cold_start_s, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               'request_timeout' AS signature
             FROM timed_out a JOIN loops l ON l.request_id = a.request_id
-            LEFT JOIN runners r ON r.runner_id = a.runner_id
             """,
             [options.min_attempts],
         )
@@ -230,7 +228,7 @@ class R004(Rule):
             tried AS (
                 SELECT a.request_id, list(a.answered_event_id ORDER BY a.attempt) AS ids,
                        arg_min(a.runner_id, a.attempt) AS first_runner,
-                       sum(coalesce(a.gpu_seconds, 0)) AS gpu,
+                       list(a.attempt ORDER BY a.attempt) AS attempts,
                        count(*) FILTER (WHERE a.runner_terminated) AS killed
                 FROM attempts a WHERE a.request_id IN (SELECT request_id FROM exhausted)
                 GROUP BY ALL
@@ -247,7 +245,7 @@ class R004(Rule):
                 AS message,
               list_prepend(d.event_id, coalesce(t.ids, [])) AS evidence_ids,
               coalesce(t.killed, 0) AS runners_killed,
-              coalesce(t.gpu, 0) AS gpu_seconds,
+              coalesce(t.attempts, []) AS blamed_attempts,
               concat_ws(' ', r.final_status::VARCHAR, r.final_error_type) AS signature
             FROM exhausted r LEFT JOIN tried t USING (request_id) LEFT JOIN done d USING (request_id)
             """,

@@ -89,7 +89,7 @@ class S001(Rule):
                               '')) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
               {KILLED},
-              coalesce(a.gpu_seconds_wasted, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               {SIGNATURE} AS signature
             FROM attempts a
             WHERE a.status = 503 AND NOT list_contains(?::VARCHAR[], a.error_class)
@@ -139,7 +139,7 @@ class S002(Rule):
                      a.attempt, a.status, {EXC_TEXT}) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
               {KILLED},
-              coalesce(a.gpu_seconds, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               {SIGNATURE} AS signature
             FROM attempts a
             WHERE list_contains(?::INTEGER[], a.status) AND a.error_class = 'bad_input'
@@ -181,7 +181,7 @@ class S003(Rule):
                      a.attempt, a.status, {EXC_TEXT}) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
               {KILLED},
-              coalesce(a.gpu_seconds, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               {SIGNATURE} AS signature
             FROM attempts a
             WHERE a.status BETWEEN 500 AND 599 AND a.error_class = 'rate_limit'
@@ -223,7 +223,7 @@ class S004(Rule):
                      a.attempt, a.status, {EXC_TEXT}, coalesce(a.runner_id, '?')) AS message,
               {ATTEMPT_EVIDENCE} AS evidence_ids,
               0 AS runners_killed,
-              coalesce(a.gpu_seconds, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               {SIGNATURE} AS signature
             FROM attempts a
             WHERE a.status BETWEEN 400 AND 499 AND a.error_class = 'gpu_fault'
@@ -267,7 +267,7 @@ class S005(Rule):
                      a.attempt, {EXC_TEXT}) AS message,
               [a.answered_event_id, a.handler_end_event_id, a.dispatched_event_id] AS evidence_ids,
               0 AS runners_killed,
-              coalesce(a.gpu_seconds, 0) AS gpu_seconds,
+              [a.attempt] AS blamed_attempts,
               {SIGNATURE} AS signature
             FROM attempts a
             WHERE a.status = 504
@@ -320,9 +320,9 @@ class S006(Rule):
                      || 'will fail again', a.attempt, a.status) AS message,
               [a.answered_event_id, a.handler_end_event_id, a.dispatched_event_id] AS evidence_ids,
               0 AS runners_killed,
-              coalesce((SELECT sum(coalesce(b.gpu_seconds, 0)) FROM attempts b
-                        WHERE b.request_id = a.request_id AND b.attempt > a.attempt), 0)
-                AS gpu_seconds,
+              coalesce((SELECT list(b.attempt ORDER BY b.attempt) FROM attempts b
+                        WHERE b.request_id = a.request_id AND b.attempt > a.attempt), [])
+                AS blamed_attempts,
               concat_ws(' ', a.status::VARCHAR, a.exc_type) AS signature
             FROM attempts a
             WHERE a.needs_retry AND a.status BETWEEN 400 AND 499

@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from analyzer.rules.base import Cost, Evidence, Finding
+from analyzer.rules.base import Cost, Evidence, Finding, Waste
 
 FINDINGS_COLUMNS: list[tuple[str, str]] = [
     ("finding_id", "INTEGER"),
@@ -25,6 +25,7 @@ FINDINGS_COLUMNS: list[tuple[str, str]] = [
     ("gpu_seconds", "DOUBLE"),
     ("cost_usd", "DOUBLE"),
     ("fingerprint", "VARCHAR"),
+    ("blamed", "JSON"),
 ]
 
 FINDINGS_DDL = (
@@ -53,7 +54,7 @@ def load_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     rows = con.execute(
         "SELECT code, name, severity, app, endpoint, request_id, runner_id, "
         "strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ'), message, "
-        "evidence, runners_killed, gpu_seconds, cost_usd, fingerprint "
+        "evidence, runners_killed, gpu_seconds, cost_usd, fingerprint, blamed "
         "FROM findings ORDER BY finding_id"
     ).fetchall()
     return [
@@ -72,6 +73,10 @@ def load_findings(con: duckdb.DuckDBPyConnection) -> list[Finding]:
                 runners_killed=int(r[10] or 0),
                 gpu_seconds=float(r[11] or 0.0),
                 cost_usd=float(r[12] or 0.0),
+                blamed=tuple(
+                    Waste(b["request_id"], int(b["attempt"]), b["gpu_seconds"], b["cost_usd"])
+                    for b in (json.loads(r[14]) if isinstance(r[14], str) else r[14] or ())
+                ),
             ),
             fingerprint=r[13] or "",
         )

@@ -1,23 +1,19 @@
-"""The cost of a set of findings, each runner kill and GPU-second counted once.
+"""The cost of a set of findings, each runner kill and each attempt's waste counted once.
 
 Rules overlap by design: a poison request that killed ten runners is one R004 finding (the
 ten kills), ten R001 findings (one kill each) and often S001 findings on the same attempts.
 Each finding's own cost is right, and the per-rule sums are right, but summing every finding
-counts the same kills two or three times (on the bundled sample: 95 "runners killed" where
-the logs show 55 terminated runners in all).
+counts the same kills and GPU-seconds two or three times.
 
-So the total groups the findings by request (findings without a request by runner, and the
-rest one by one), and within a group counts what can overlap once:
-
-- runners killed: the distinct runners of the findings that blame one kill each (a runner
-  dies once), plus, where a single finding reports several kills (a request-level finding
-  such as R004 counts every kill of its request), those the one-kill findings of the same
-  request do not already name;
-- GPU-seconds and money: the largest a single finding of the group reports.
-
-The result never counts a kill or a GPU-second twice. It can count less than the truth when
-two rules blame disjoint costs in the same request (say orphaned child work and a needless
-503 on another attempt); the per-rule lines of a report show each rule's own sum.
+- GPU-seconds and money: a finding's cost is the replay's waste of the attempts it blames
+  (``findings.blamed``: each attempt's ``gpu_seconds_wasted`` and ``wasted_usd``, selected by
+  :mod:`analyzer.rules.engine`). The total sums the waste of the DISTINCT attempts every
+  finding blames: never a GPU-second twice, never more than the replay's ``gpu_seconds_wasted``
+  over all requests (it is the part of that waste the findings explain).
+- Runners killed: the distinct runners of the findings that blame one kill each (a runner dies
+  once), plus, where a single finding reports several kills (a request-level finding such as
+  R004 counts every kill of its request), those the one-kill findings of the same request do
+  not already name (findings without a request are grouped by runner, else one by one).
 
 This is the one computation of the findings' cost (docs/tables.md, "Headline numbers":
 ``runners_killed``, ``gpu_seconds``, ``cost_usd``): :data:`FINDING_COST_SQL`, per app, over
@@ -28,6 +24,8 @@ a relation shaped like the ``findings`` table. The summary relations run it over
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,13 +35,19 @@ import pandas as pd
 
 from analyzer.rules.base import Finding
 
+BLAMED_JSON = json.dumps(
+    [{"request_id": "VARCHAR", "attempt": "INTEGER", "gpu_seconds": "DOUBLE", "cost_usd": "DOUBLE"}]
+)
+"""The structure of ``findings.blamed`` (JSON): the attempts a finding blames, with the
+replay's waste of each (``attempts.gpu_seconds_wasted``, ``attempts.wasted_usd``)."""
+
 FINDING_COLUMNS = ("finding_id", "app", "request_id", "runner_id", "runners_killed",
-                   "gpu_seconds", "cost_usd")  # fmt: skip
+                   "blamed")  # fmt: skip
 """What :data:`FINDING_COST_SQL` reads of each finding."""
 
 FINDING_COST_SQL = """
 WITH f AS (
-    SELECT app, runner_id, runners_killed, gpu_seconds, cost_usd,
+    SELECT app, runner_id, runners_killed,
            coalesce('request:' || request_id, 'runner:' || runner_id,
                     'finding:' || finding_id) AS grp
     FROM {source}
@@ -52,23 +56,34 @@ one_kill AS (  -- findings blaming one kill each: a runner dies once
     SELECT app, count(DISTINCT runner_id) + count(*) FILTER (runner_id IS NULL) AS killed
     FROM f WHERE runners_killed = 1 GROUP BY app
 ),
-grouped AS (  -- per request (else runner, else finding): what can overlap, once
+grouped AS (  -- per request (else runner, else finding): kills that can overlap, once
     SELECT app, grp, max(runners_killed) AS largest,
-           count(DISTINCT runner_id) FILTER (runners_killed = 1) AS named,
-           max(coalesce(gpu_seconds, 0)) AS gpu, max(coalesce(cost_usd, 0)) AS usd
+           count(DISTINCT runner_id) FILTER (runners_killed = 1) AS named
     FROM f GROUP BY app, grp
 ),
-per_app AS (
+kills AS (
     SELECT app, sum(CASE WHEN largest > 1 THEN greatest(largest - named, 0) ELSE 0 END)
-                AS unnamed_kills, sum(gpu) AS gpu_seconds, sum(usd) AS cost_usd
+                AS unnamed_kills
     FROM grouped GROUP BY app
+),
+blamed AS (  -- every attempt any finding blames, once, with the replay's waste of it
+    SELECT DISTINCT app, b.request_id, b.attempt, b.gpu_seconds, b.cost_usd
+    FROM (SELECT app, unnest(from_json(blamed, '{blamed_json}')) AS b FROM {source})
+),
+waste AS (
+    SELECT app, sum(gpu_seconds) AS gpu_seconds, sum(cost_usd) AS cost_usd
+    FROM blamed GROUP BY app
 )
-SELECT p.app, (coalesce(k.killed, 0) + p.unnamed_kills)::INTEGER AS runners_killed,
-       p.gpu_seconds::DOUBLE AS gpu_seconds, p.cost_usd::DOUBLE AS cost_usd
-FROM per_app p LEFT JOIN one_kill k ON k.app IS NOT DISTINCT FROM p.app
+SELECT k.app, (coalesce(o.killed, 0) + k.unnamed_kills)::INTEGER AS runners_killed,
+       coalesce(w.gpu_seconds, 0)::DOUBLE AS gpu_seconds,
+       coalesce(w.cost_usd, 0)::DOUBLE AS cost_usd
+FROM kills k
+LEFT JOIN one_kill o ON o.app IS NOT DISTINCT FROM k.app
+LEFT JOIN waste w ON w.app IS NOT DISTINCT FROM k.app
 """
 """Per app: ``app, runners_killed, gpu_seconds, cost_usd`` of the findings in ``{source}`` (a
-table name or a parenthesised query with :data:`FINDING_COLUMNS`)."""
+table name or a parenthesised query with :data:`FINDING_COLUMNS`; ``blamed`` is JSON:
+:data:`BLAMED_JSON`)."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +95,7 @@ class CostTotals:
 
 def finding_cost_sql(source: str = "findings") -> str:
     """:data:`FINDING_COST_SQL` over ``source`` (an identifier or a parenthesised query)."""
-    return FINDING_COST_SQL.format(source=source)
+    return FINDING_COST_SQL.format(source=source, blamed_json=BLAMED_JSON)
 
 
 def cost_totals(findings: Iterable[Finding]) -> CostTotals:
@@ -93,8 +108,7 @@ def cost_totals(findings: Iterable[Finding]) -> CostTotals:
                 f.request_id,
                 f.runner_id or None,
                 f.cost.runners_killed,
-                f.cost.gpu_seconds,
-                f.cost.cost_usd,
+                json.dumps([dataclasses.asdict(w) for w in f.cost.blamed]),
             )
             for i, f in enumerate(findings)
         ],
@@ -105,9 +119,10 @@ def cost_totals(findings: Iterable[Finding]) -> CostTotals:
     con = duckdb.connect()
     try:
         con.register("reported", frame)
+        source = f"(SELECT * REPLACE (from_json(blamed, '{BLAMED_JSON}') AS blamed) FROM reported)"
         rows = con.execute(
             "SELECT sum(runners_killed), sum(gpu_seconds), sum(cost_usd) FROM ("
-            + finding_cost_sql("reported")
+            + finding_cost_sql(source)
             + ")"
         ).fetchall()
     finally:
@@ -127,7 +142,7 @@ def findings_summary(findings: Sequence[Finding]) -> dict[str, Any]:
     for f in findings:
         by_code[f.code] = by_code.get(f.code, 0) + 1
         by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
-    totals = cost_totals(findings)  # each kill and GPU-second once (analyzer.rules.totals)
+    totals = cost_totals(findings)  # each kill and attempt's waste once (see above)
     return {
         "findings": len(findings),
         "findings_by_code": dict(sorted(by_code.items())),

@@ -193,6 +193,7 @@ def headline(rows: Rows) -> dict[str, Any]:
         "window_end": a["window_end"].max() if not a.empty else None,
         "runners": int(total("runners")),
         "runners_terminated": int(total("runners_terminated")),
+        "runners_killed_needlessly": int(total("runners_killed_needlessly")),
         "runners_setup_failed": int(total("runners_setup_failed")),
         "terminations_by_reason": _counts(rows.terminations, "end_reason", "runners"),
         "cold_start_seconds": float(total("cold_start_seconds")),

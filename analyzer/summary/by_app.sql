@@ -17,6 +17,7 @@ req AS (
 run AS (
     SELECT app, count(*) AS runners,
            count(*) FILTER (end_kind = 'terminated') AS runners_terminated,
+           count(*) FILTER (needless_termination) AS runners_killed_needlessly,
            count(*) FILTER (end_kind = 'setup_failed') AS runners_setup_failed,
            coalesce(sum(cold_start_s), 0) AS cold_start_seconds
     FROM {runners} GROUP BY app
@@ -35,6 +36,7 @@ SELECT a.app,
        coalesce(req.requests_completed, 0)::BIGINT AS requests_completed,
        coalesce(run.runners, 0)::BIGINT AS runners,
        coalesce(run.runners_terminated, 0)::BIGINT AS runners_terminated,
+       coalesce(run.runners_killed_needlessly, 0)::BIGINT AS runners_killed_needlessly,
        coalesce(run.runners_setup_failed, 0)::BIGINT AS runners_setup_failed,
        coalesce(run.cold_start_seconds, 0)::DOUBLE AS cold_start_seconds,
        coalesce(req.gpu_seconds_used, 0)::DOUBLE AS gpu_seconds_used,

@@ -62,8 +62,12 @@ def _details(item: dict[str, Any]) -> None:
     c = st.columns(4)
     c[0].metric("Severity", str(item.get("severity") or doc.severity))
     c[1].metric("Runners killed", f"{int(item.get('runners_killed') or 0):,}")
-    c[2].metric("GPU time", widgets.seconds(item.get("gpu_seconds")))
-    c[3].metric("Cost", widgets.usd(item.get("cost_usd")))
+    c[2].metric(
+        "GPU time wasted (blamed)",
+        widgets.seconds(item.get("gpu_seconds")),
+        help="The replay's waste of the attempts this finding blames.",
+    )
+    c[3].metric("Money wasted (blamed)", widgets.usd(item.get("cost_usd")))
     st.caption("What happened (from the logs):")
     st.code(widgets.visible(item.get("message") or ""), language=None, wrap_lines=True)
     where = [

@@ -54,12 +54,13 @@ def _kpis(s: dict[str, object]) -> None:
     c[4].metric(
         "GPU time (findings)",
         widgets.gpu_seconds(s["gpu_seconds"]),
-        help="GPU time the findings cost, each GPU-second once across overlapping rules.",
+        help="The part of the GPU time wasted that the findings blame: the waste of the "
+        "attempts they are about, each attempt once across overlapping rules.",
     )
     c[5].metric(
         "Cost (findings)",
         widgets.usd(s["cost_usd"]),
-        help="What the findings cost, at each runner's price per GPU-hour.",
+        help="The money wasted on the attempts the findings blame, each attempt once.",
     )
     c = st.columns(6)
     c[0].metric("Attempts", f"{s['attempts']:,}", help="Dispatches to runners, retries included.")
@@ -74,6 +75,12 @@ def _kpis(s: dict[str, object]) -> None:
         help="Runners whose setup() failed or hit the startup timeout.",
     )
     c[3].metric(
+        "Runners killed needlessly",
+        f"{s['runners_killed_needlessly']:,}",
+        help="Runners terminated by an answer the policy does not count as a reason to "
+        "terminate (not a GPU fault, a timeout or a broken connection).",
+    )
+    c[4].metric(
         "Rejected log lines",
         f"{s['rejected_lines']:,}",
         help="Input lines that could not be read; see the Import page.",

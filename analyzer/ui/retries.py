@@ -47,6 +47,7 @@ def render() -> None:
                 "gpu_seconds_wasted": st.column_config.NumberColumn(
                     "GPU time wasted (s)", format="%.1f"
                 ),
+                "runners_killed": st.column_config.NumberColumn("runners terminated"),
                 "message": st.column_config.TextColumn("message", width="large"),
             },
         )
@@ -65,5 +66,6 @@ def render() -> None:
             "gpu_seconds_wasted": st.column_config.NumberColumn(
                 "GPU time wasted (s)", format="%.1f"
             ),
+            "runners_killed": st.column_config.NumberColumn("runners terminated"),
         },
     )

@@ -64,7 +64,10 @@ def render() -> None:
             column_config={
                 "timeline": widgets.timeline_link_config(),
                 "request_id": st.column_config.TextColumn("request"),
-                "runners_killed": st.column_config.NumberColumn("runners killed"),
+                "runners_killed": st.column_config.NumberColumn("runners terminated"),
+                "runners_killed_needlessly": st.column_config.NumberColumn(
+                    "runners killed needlessly"
+                ),
                 "cold_start_s": st.column_config.NumberColumn(
                     "cold-start time paid (s)", format="%.1f"
                 ),

@@ -54,7 +54,12 @@ def _summary(req: dict[str, Any]) -> None:
     status = req.get("final_status")
     c[1].metric("Final status", "–" if status is None or pd.isna(status) else str(int(status)))
     c[2].metric("Attempts", f"{int(req.get('attempts') or 0)}")
-    c[3].metric("Runners killed", f"{int(req.get('runners_killed') or 0)}")
+    c[3].metric(
+        "Runners terminated",
+        f"{widgets.as_int(req.get('runners_killed'))}",
+        help="Runners terminated because of this request's answers, for any reason; "
+        f"killed needlessly: {widgets.as_int(req.get('runners_killed_needlessly'))}.",
+    )
     c[4].metric("Duration", widgets.seconds(req.get("duration_s")))
     c[5].metric("GPU time wasted", widgets.seconds(req.get("gpu_seconds_wasted")))
     facts = [

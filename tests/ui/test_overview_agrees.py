@@ -60,12 +60,17 @@ def test_the_api_summary_is_the_check_summary(checked: tuple[Path, dict[str, Any
     api = analyzer.open_db(db).summary()
     shared = sorted(set(api) & set(js) - {"window_start", "window_end"})
     headline = {"requests", "runners", "runners_terminated", "runners_killed", "gpu_seconds",
-                "cost_usd", "gpu_seconds_wasted", "usd_wasted", "findings", "success_rate"}  # fmt: skip
+                "cost_usd", "gpu_seconds_wasted", "usd_wasted", "findings", "success_rate",
+                "runners_killed_needlessly"}  # fmt: skip
     assert headline <= set(shared), sorted(headline - set(shared))
     wrong = {k: (api[k], js[k]) for k in shared if not _same(api[k], js[k])}
     assert not wrong, wrong
     # two quantities, two names: every termination is not a kill the findings blame
     assert js["runners_killed"] < js["runners_terminated"]
+    assert js["runners_killed_needlessly"] <= js["runners_terminated"]
+    # the findings' GPU time is the part of all the waste their attempts account for
+    assert 0 < js["gpu_seconds"] <= js["gpu_seconds_wasted"]
+    assert 0 < js["cost_usd"] <= js["usd_wasted"]
 
 
 def _overview_metrics(db: Path) -> dict[str, str]:
@@ -115,6 +120,7 @@ def test_the_overview_in_chromium_shows_the_check_summary(
         "Attempts": f"{js['attempts']:,}",
         "Cold-start time": widgets.seconds(js["cold_start_seconds"]),
         "Runners failing setup": f"{js['runners_setup_failed']:,}",
+        "Runners killed needlessly": f"{js['runners_killed_needlessly']:,}",
         "Rejected log lines": f"{js['rejected_lines']:,}",
     }
     wrong = {k: (shown.get(k), v) for k, v in expected.items() if shown.get(k) != v}
