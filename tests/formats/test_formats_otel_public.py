@@ -24,6 +24,7 @@ EXPECTED = {
     "public/otlp-proto-trace.json": (0, 0),
     "shapes/tempo-vulture-shape.json": (0, 0),
     "shapes/tempo-batches-shape.json": (0, 0),
+    "public/collector-pdatatest-traces.json": (2, 0),  # a time past 2^63 ns; no ids
     "public/jaeger-apiv3-GetTrace.json": (1, 0),  # a span without startTimeUnixNano
     "public/jaeger-otlp2jaeger-in.json": (0, 1),  # the same span twice
     "public/jaeger-storage-example_trace.json": (0, 0),
@@ -135,4 +136,16 @@ def test_tempo_batches_shape_one_request_with_its_downstream_work(tmp_path: Path
         (request_id, 1)
     ]
     assert con.execute("SELECT outcome, partial FROM requests").fetchall() == [("success", False)]
+    con.close()
+
+
+def test_collector_golden_file_rejects_each_bad_span_with_its_reason(tmp_path: Path) -> None:
+    con = connect(tmp_path / "collector.duckdb")
+    import_paths(con, [PUBLIC / "collector-pdatatest-traces.json"])
+    reasons = [r for (r,) in con.execute("SELECT reason FROM rejected ORDER BY 1").fetchall()]
+    assert reasons == [
+        "bad OpenTelemetry item: span without traceId or spanId",
+        "bad OpenTelemetry item: startTimeUnixNano out of range: 11651379494838206464",
+    ]
+    assert con.execute("SELECT count(*) FROM events").fetchall() == [(0,)]
     con.close()
