@@ -21,7 +21,12 @@ from pathlib import Path
 
 import duckdb
 
-from analyzer.errors import DatabaseLockedError, InputUnreadableError
+from analyzer.errors import (
+    AnalyzerError,
+    DatabaseLockedError,
+    InputNotFoundError,
+    InputUnreadableError,
+)
 from analyzer.fields import FIELD_TYPES
 
 SCHEMA_VERSION = 1
@@ -125,6 +130,20 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
     return None if not rows else str(rows[0][0])
+
+
+def open_existing(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to an existing analyzer database: a missing file is
+    :class:`InputNotFoundError`, a database without an ``events`` table an :class:`AnalyzerError`
+    (one line each, exit 2), never a new empty database."""
+    target = Path(path)
+    if not target.exists():
+        raise InputNotFoundError(f"database not found: {target}")
+    con = connect(target, read_only=True)
+    if not table_exists(con, "events"):
+        con.close()
+        raise AnalyzerError(f"{target} is not an analyzer database (no events table)")
+    return con
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

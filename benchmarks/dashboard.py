@@ -31,31 +31,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 
 from dashboard_driver import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    TITLES,
-    click_nav,
-    exceptions,
+    chromium_page,
+    click_every_page,
     open_url,
+    report,
     streamlit_server,
 )
 
 
 def one_server(db: Path, pw: Any) -> dict[str, float]:
     """Fresh server on ``db``: the first overview load, then every page's first render."""
-    times: dict[str, float] = {}
     log = Path("/tmp") / f"analyzer-bench-dashboard-{db.stem}.log"
-    with streamlit_server({"ANALYZER_DB": str(db)}, log) as url:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            times["server_first_load"] = open_url(page, url, "overview")
-            for key in [k for k in TITLES if k != "overview"] + ["overview"]:
-                times[key] = click_nav(page, key)
-                if exceptions(page):
-                    raise SystemExit(f"{db.name} {key}: {exceptions(page)[0]}")
-        finally:
-            browser.close()
+    with streamlit_server({"ANALYZER_DB": str(db)}, log) as url, chromium_page(pw) as page:
+        times = {"server_first_load": open_url(page, url, "overview")}
+        times.update(click_every_page(page, f"{db.name} "))
     return times
 
 
@@ -97,10 +86,7 @@ def main() -> int:
             side: [{p: round(t, 2) for p, t in r.items()} for r in rs] for side, rs in runs.items()
         },
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    report(result, args.out)
     return 0
 
 

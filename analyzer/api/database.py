@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from analyzer import store
-from analyzer.errors import AnalyzerError, InputNotFoundError
+from analyzer.errors import InputNotFoundError
 
 PathLike = str | os.PathLike[str]
 
@@ -178,12 +178,7 @@ def open_connection(path: PathLike | None = None) -> duckdb.DuckDBPyConnection:
     Analyses the database first when needed (which needs the write lock for a moment).
     """
     target = Path(path) if path is not None else sample_db_path()
-    if not target.exists():
-        raise InputNotFoundError(f"database not found: {target}")
-    con = store.connect(target, read_only=True)
-    if not store.table_exists(con, "events"):
-        con.close()
-        raise AnalyzerError(f"{target} is not an analyzer database (no events table)")
+    con = store.open_existing(target)
     if is_analyzed(con):
         return con
     con.close()

@@ -59,11 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.api.database import open_connection
 
     env = dict(os.environ)
-    if args.db:
-        db = Path(args.db).resolve()
-        if not db.exists():
-            raise InputNotFoundError(f"database not found: {db}")
-        env["ANALYZER_DB"] = str(db)
+    if args.db:  # open_connection below says when it is missing
+        env["ANALYZER_DB"] = str(Path(args.db).resolve())
     else:
         env.pop("ANALYZER_DB", None)
     if args.import_root:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer import store
-from analyzer.errors import AnalyzerError, InputNotFoundError
+from analyzer.errors import AnalyzerError
 
 
 @dataclass(frozen=True)
@@ -24,17 +24,13 @@ class Exported:
 
 def export_parquet(db: str | Path, folder: str | Path) -> list[Exported]:
     """Write ``folder/<table>.parquet`` for every table of ``db`` (opened read-only)."""
-    source, target = Path(db), Path(folder)
-    if not source.exists():
-        raise InputNotFoundError(f"database not found: {source}")
+    target = Path(folder)
+    con = store.open_existing(db)
     try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise AnalyzerError(f"cannot create {target}: {exc.strerror}") from None
-    con = store.connect(source, read_only=True)
-    try:
-        if not store.table_exists(con, "events"):
-            raise AnalyzerError(f"{source} is not an analyzer database (no events table)")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise AnalyzerError(f"cannot create {target}: {exc.strerror}") from None
         tables = [
             str(r[0])
             for r in con.execute(

@@ -1,10 +1,12 @@
 """Drive the real dashboard: start ``streamlit run app.py``, open pages in Chromium, time them.
 
-Used by ``test_browser.py`` and by ``measure_pages.py`` (the timings in docs/performance.md).
+Used by ``test_browser.py``, ``measure_pages.py`` (the timings in docs/performance.md) and
+``benchmarks/dashboard.py`` (first renders, large vs small database).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -125,3 +127,32 @@ def exceptions(page: Any) -> list[str]:
     """The text of every Streamlit exception element on the page."""
     loc = page.locator('[data-testid="stException"]')
     return [loc.nth(i).inner_text() for i in range(loc.count())]
+
+
+def click_every_page(page: Any, name: str = "") -> dict[str, float]:
+    """Click every page of the sidebar but the overview, then the overview again: seconds each
+    took to draw. Stops (SystemExit) at the first page that shows a Streamlit exception."""
+    times: dict[str, float] = {}
+    for key in [k for k in TITLES if k != "overview"] + ["overview"]:
+        times[key] = round(click_nav(page, key), 2)
+        if exceptions(page):
+            raise SystemExit(f"{name}{key}: {exceptions(page)[0]}")
+    return times
+
+
+@contextmanager
+def chromium_page(pw: Any) -> Iterator[Any]:
+    """A fresh Chromium (Debian's, our arguments) and one page at 1400 x 1000, closed after."""
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    try:
+        yield browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    finally:
+        browser.close()
+
+
+def report(result: dict[str, Any], out: str | None) -> None:
+    """Print a measurement as JSON, and write it to ``out`` too when given."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out:
+        Path(out).write_text(text)

@@ -14,21 +14,12 @@ skeleton left). Not a test: run it by hand on a large database.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dashboard_driver import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    TITLES,
-    click_nav,
-    exceptions,
-    open_url,
-    streamlit_server,
-)
+from dashboard_driver import chromium_page, click_every_page, open_url, report, streamlit_server
 
 
 def main() -> int:
@@ -44,25 +35,14 @@ def main() -> int:
     db = str(Path(args.database).resolve())
     result: dict[str, object] = {"database": db}
     log = Path("/tmp") / "analyzer-measure-streamlit.log"
-    with streamlit_server({"ANALYZER_DB": db}, log) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    server = streamlit_server({"ANALYZER_DB": db}, log)
+    with server as url, sync_playwright() as pw, chromium_page(pw) as page:
         result["warm_up_overview_s"] = round(open_url(page, url, "overview"), 2)
         page.wait_for_timeout(args.pause * 1000)  # a reader looks at the overview meanwhile
         result["pause_after_warm_up_s"] = args.pause
-        order = [k for k in TITLES if k != "overview"] + ["overview"]
         for visit in ("first", "cached"):
-            times = {}
-            for key in order:
-                times[key] = round(click_nav(page, key), 2)
-                if exceptions(page):
-                    raise SystemExit(f"{key}: {exceptions(page)[0]}")
-            result[f"{visit}_render_s"] = times
-        browser.close()
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+            result[f"{visit}_render_s"] = click_every_page(page)
+    report(result, args.out)
     return 0
 
 
