@@ -22,6 +22,8 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -237,3 +239,27 @@ def nginx_proxy(prefix: Path) -> Iterator[Proxy]:
         for server in upstreams:
             server.shutdown()
             server.server_close()
+
+
+def post(url: str, request_id: str | None, timeout: float = 5.0) -> int:
+    """POST a small JSON body (with ``X-Fal-Request-Id`` when given); the HTTP status.
+
+    A client that gives up first (``timeout``) raises ``OSError``: nginx logs 499 for it."""
+    headers = {"Content-Type": "application/json"}
+    if request_id:
+        headers["X-Fal-Request-Id"] = request_id
+    req = urllib.request.Request(url, data=b'{"prompt": "x"}', headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def wait_for_lines(path: Path, count: int) -> None:
+    """Wait (at most 5 s) until nginx has written ``count`` lines to ``path``."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text().splitlines()) >= count:
+            return
+        time.sleep(0.05)

@@ -65,6 +65,19 @@ def span(
     return out
 
 
+def request_root(span_id: str, request_id: str = "req-x", end_s: float = 2.0) -> dict[str, Any]:
+    """The SERVER span of one request to ``/predict`` answered 200, carrying its request id."""
+    return span(
+        span_id,
+        name="POST /predict",
+        kind=2,
+        end_s=end_s,
+        http__route="/predict",
+        fal__request_id=request_id,
+        http__response__status_code=200,
+    )
+
+
 def traces(
     spans: list[Any],
     service: str = "acme/app",

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -327,6 +328,21 @@ def main(argv: list[str]) -> int:
     for rid, status in seen.items():
         print(f"{rid}\t{status}")
     return 0
+
+
+def run_exports(out: Path) -> dict[str, str]:
+    """Run this app in its own process (bounded), exporting into ``out``; returns each request
+    id with the status its client saw. Raises RuntimeError with the app's stderr if it fails."""
+    proc = subprocess.run(
+        [sys.executable, __file__, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"the instrumented app failed: {proc.stderr[-3000:]}")
+    return dict(line.split("\t") for line in proc.stdout.splitlines())
 
 
 if __name__ == "__main__":

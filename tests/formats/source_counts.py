@@ -14,12 +14,10 @@ findings are what ``analyze`` reports. Prints a Markdown table (docs/formats.md 
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,7 +27,7 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from nginx_server import nginx_proxy  # noqa: E402
+from nginx_server import nginx_proxy, post, wait_for_lines  # noqa: E402
 
 from analyzer.analysis import analyze  # noqa: E402
 from analyzer.config import Config  # noqa: E402
@@ -40,45 +38,24 @@ from analyzer.store import connect  # noqa: E402
 FIXTURES = HERE / "fixtures"
 
 
-def _post(url: str, request_id: str | None, timeout: float = 10.0) -> None:
-    headers = {"Content-Type": "application/json"}
-    if request_id:
-        headers["X-Fal-Request-Id"] = request_id
-    req = urllib.request.Request(url, data=b"{}", headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout):
-            pass
-    except urllib.error.HTTPError:
-        pass
-    except OSError:
-        pass  # the client that gives up (nginx logs 499)
-
-
-def _wait(path: Path, count: int) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if path.exists() and len(path.read_text().splitlines()) >= count:
-            return
-        time.sleep(0.05)
-
-
 def nginx_logs(folder: Path) -> dict[str, Path]:
     """The requests of the real-nginx tests, through the real nginx, in its three logs."""
     folder.mkdir()
     with nginx_proxy(folder) as proxy:
         for i in range(4):
-            _post(proxy.url + "/predict", f"req-ng-{i}")
-        _post(proxy.url + "/predict?sleep=1.5", "req-ng-gone", timeout=0.3)
+            post(proxy.url + "/predict", f"req-ng-{i}")
+        with contextlib.suppress(OSError):  # the client gives up: nginx logs 499
+            post(proxy.url + "/predict?sleep=1.5", "req-ng-gone", timeout=0.3)
         time.sleep(1.3)
-        _post(proxy.url + "/health", None)
-        _post(proxy.url + "/dead/predict", "req-dead")
+        post(proxy.url + "/health", None)
+        post(proxy.url + "/dead/predict", "req-dead")
         for i in range(2):
-            _post(proxy.url + "/refused/predict", f"req-ref-{i}")
-            _post(proxy.url + "/timeout/predict", f"req-to-{i}")
-        _post(proxy.url + "/timeout-only/predict", "req-to-only")
-        _post(proxy.url + "/app504/predict", "req-app504")
+            post(proxy.url + "/refused/predict", f"req-ref-{i}")
+            post(proxy.url + "/timeout/predict", f"req-to-{i}")
+        post(proxy.url + "/timeout-only/predict", "req-to-only")
+        post(proxy.url + "/app504/predict", "req-app504")
         for log in (proxy.access_log, proxy.no_header_log, proxy.combined_log):
-            _wait(log, 13)
+            wait_for_lines(log, 13)
         return {
             "nginx, documented format (real nginx)": proxy.access_log,
             "nginx, documented format without $upstream_header_time (real nginx)": (
@@ -152,16 +129,10 @@ def _istio_log(folder: Path) -> Path:
 
 
 def _app_exports(folder: Path) -> dict[str, list[Path]]:
+    from otel_fastapi_app import run_exports
+
     out = folder / "otel-app"
-    run = subprocess.run(
-        [sys.executable, str(HERE / "otel_fastapi_app.py"), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    if run.returncode != 0:
-        raise SystemExit(f"the instrumented app failed: {run.stderr[-2000:]}")
+    run_exports(out)
     app = "OTel, real FastAPI app"
     return {
         f"{app}: ConsoleSpanExporter": [out / "console.json"],

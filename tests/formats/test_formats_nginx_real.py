@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from formats_helpers import parse_file, pick, sql_vs_python
-from nginx_server import nginx_available, nginx_proxy
+from nginx_server import nginx_available, nginx_proxy, post, wait_for_lines
 
 from analyzer.analysis import analyze
 from analyzer.config import Config
@@ -20,38 +18,18 @@ from analyzer.replay import build
 from analyzer.store import connect
 
 
-def _post(url: str, request_id: str | None, timeout: float = 5.0) -> int:
-    headers = {"Content-Type": "application/json"}
-    if request_id:
-        headers["X-Fal-Request-Id"] = request_id
-    req = urllib.request.Request(url, data=b'{"prompt": "x"}', headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
-def _wait_for_lines(path: Path, count: int) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if path.exists() and len(path.read_text().splitlines()) >= count:
-            return
-        time.sleep(0.05)
-
-
 def test_real_nginx_access_log_imports_attempts(tmp_path: Path) -> None:
     if not nginx_available():
         if os.environ.get("CI") == "true":
             pytest.fail("nginx is required under CI=true but /usr/sbin/nginx is missing")
         pytest.skip("nginx not installed")
     with nginx_proxy(tmp_path) as proxy:
-        statuses = [_post(proxy.url + "/predict", f"req-ng-{i}") for i in range(4)]
+        statuses = [post(proxy.url + "/predict", f"req-ng-{i}") for i in range(4)]
         with pytest.raises(OSError):  # the client gives up: nginx logs 499
-            _post(proxy.url + "/predict?sleep=1.5", "req-ng-gone", timeout=0.3)
+            post(proxy.url + "/predict?sleep=1.5", "req-ng-gone", timeout=0.3)
         time.sleep(0.3)
-        _post(proxy.url + "/health", None)
-        _wait_for_lines(proxy.access_log, 6)
+        post(proxy.url + "/health", None)
+        wait_for_lines(proxy.access_log, 6)
     assert statuses == [200, 200, 200, 200]  # every 503 was retried on the other upstream
     text = proxy.access_log.read_text()
     assert nginx.sniff(text)
@@ -105,11 +83,11 @@ def test_real_nginx_failures_and_the_default_combined_format(tmp_path: Path) -> 
     if not nginx_available():
         pytest.fail("nginx is required but /usr/sbin/nginx is missing")
     with nginx_proxy(tmp_path) as proxy:
-        dead = _post(proxy.url + "/dead/predict", "req-dead")
-        refused = [_post(proxy.url + "/refused/predict", f"req-ref-{i}") for i in range(2)]
-        ok = _post(proxy.url + "/predict", "req-ok")
-        _wait_for_lines(proxy.access_log, 4)
-        _wait_for_lines(proxy.combined_log, 4)
+        dead = post(proxy.url + "/dead/predict", "req-dead")
+        refused = [post(proxy.url + "/refused/predict", f"req-ref-{i}") for i in range(2)]
+        ok = post(proxy.url + "/predict", "req-ok")
+        wait_for_lines(proxy.access_log, 4)
+        wait_for_lines(proxy.combined_log, 4)
     assert (dead, refused, ok) == (502, [200, 200], 200)
     rows, rejected = parse_file("nginx", proxy.access_log)
     assert rejected == []

@@ -9,38 +9,16 @@ documented format before it was added) both read as nginx's timeout.
 
 from __future__ import annotations
 
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from formats_helpers import parse_file, pick, sql_vs_python
-from nginx_server import nginx_available, nginx_proxy
+from nginx_server import nginx_available, nginx_proxy, post, wait_for_lines
 
 from analyzer.analysis import analyze
 from analyzer.config import Config
 from analyzer.importers import import_paths
 from analyzer.store import connect
-
-
-def _post(url: str, request_id: str) -> int:
-    req = urllib.request.Request(
-        url, data=b"{}", headers={"X-Fal-Request-Id": request_id}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
-def _wait_for_lines(path: Path, count: int) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if path.exists() and len(path.read_text().splitlines()) >= count:
-            return
-        time.sleep(0.05)
 
 
 def _attempts(rows: list[dict[str, object]], request_id: str) -> list[tuple[object, ...]]:
@@ -55,11 +33,11 @@ def test_real_nginx_timeout_is_no_app_answer_and_an_app_504_is(tmp_path: Path) -
     if not nginx_available():
         pytest.fail("nginx is required but /usr/sbin/nginx is missing")
     with nginx_proxy(tmp_path) as proxy:
-        retried = [_post(proxy.url + "/timeout/predict", f"req-to-{i}") for i in range(2)]
-        gave_up = _post(proxy.url + "/timeout-only/predict", "req-to-only")
-        app = _post(proxy.url + "/app504/predict", "req-app504")
+        retried = [post(proxy.url + "/timeout/predict", f"req-to-{i}") for i in range(2)]
+        gave_up = post(proxy.url + "/timeout-only/predict", "req-to-only")
+        app = post(proxy.url + "/app504/predict", "req-app504")
         for log in (proxy.access_log, proxy.no_header_log):
-            _wait_for_lines(log, 4)
+            wait_for_lines(log, 4)
     # nginx retried the timed-out attempt on the 200 upstream; alone, it answered 504 itself
     assert (retried, gave_up, app) == ([200, 200], 504, 504)
     text = proxy.access_log.read_text()

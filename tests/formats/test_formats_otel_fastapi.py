@@ -11,12 +11,10 @@ files with the detached child in the second; its log records go to their own fil
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from otel_fastapi_app import CASES
+from otel_fastapi_app import CASES, run_exports
 
 from analyzer.analysis import analyze
 from analyzer.importers import import_paths
@@ -41,16 +39,7 @@ EXPORTS = {
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     out = tmp_path_factory.mktemp("otel-app")
-    run = subprocess.run(
-        [sys.executable, str(HERE / "otel_fastapi_app.py"), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = dict(line.split("\t") for line in run.stdout.splitlines())
-    return out, seen
+    return out, run_exports(out)
 
 
 def _spans(path: Path) -> set[tuple[str, str]]:

@@ -13,7 +13,7 @@ import itertools
 from pathlib import Path
 
 import pytest
-from otel_docs import T0, TRACE, span, traces, write_lines
+from otel_docs import T0, TRACE, request_root, span, traces, write_lines
 
 from analyzer.analysis import analyze
 from analyzer.importers import import_paths
@@ -24,15 +24,7 @@ ROOT, CALL, LEAK, DOWN = "a" * 16, "c" * 16, "e" * 16, "d" * 16
 
 
 def _files(tmp_path: Path) -> list[Path]:
-    root = span(
-        ROOT,
-        name="POST /predict",
-        kind=SERVER,
-        end_s=2.0,
-        http__route="/predict",
-        fal__request_id="req-x",
-        http__response__status_code=200,
-    )
+    root = request_root(ROOT)
     first = write_lines(
         tmp_path / "spans.1.jsonl",
         traces([root, span(CALL, ROOT, name="GET", kind=CLIENT, start_s=0.1, end_s=1.0)]),

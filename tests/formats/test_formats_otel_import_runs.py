@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from otel_docs import T0, TRACE, span, traces, write_lines
+from otel_docs import T0, TRACE, request_root, span, traces, write_lines
 
 from analyzer.cli import main
 from analyzer.store import connect
@@ -49,15 +49,7 @@ def _log(span_id: str | None, text: str) -> dict[str, Any]:
 
 def _write(folder: Path) -> list[Path]:
     folder.mkdir()
-    root = span(
-        ROOT,
-        name="POST /predict",
-        kind=SERVER,
-        end_s=2.0,
-        http__route="/predict",
-        fal__request_id="req-x",
-        http__response__status_code=200,
-    )
+    root = request_root(ROOT)
     call = span(CALL, ROOT, name="POST", kind=CLIENT, start_s=0.1, end_s=1.0)
     leak = span(LEAK, ROOT, name="encode-preview", start_s=0.5, end_s=7.0)
     grand = span(GRAND, LEAK, name="upload-preview", start_s=1.0, end_s=6.5)
