@@ -8,10 +8,11 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
+
+from analyzer.procmem import measured_argv, read_peak
 
 REPO = Path(__file__).resolve().parents[2]
 TS = "2026-11-20T14:03:11.482Z"
@@ -19,23 +20,21 @@ GIB = 1 << 30
 
 
 def _import(path: Path, db: Path, **env: str) -> tuple[int, int]:
-    """Import in a child process; (exit code, the peak RSS of that child alone, in bytes).
+    """Import in a child process; (exit code, that child's own peak RSS in bytes).
 
-    ``os.wait4`` gives the child's own rusage; ``RUSAGE_CHILDREN`` would be the largest of every
-    child this test process ever waited for (another test's ``analyzer check`` included).
+    The peak is the child's ``VmHWM`` (analyzer.procmem): ``ru_maxrss`` from ``wait4`` would
+    include this test process's own memory at the fork (600 MB late in the full suite).
     """
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "analyzer", "import", str(path), "--db", str(db)],
+    out = db.with_suffix(".peak")
+    proc = subprocess.run(
+        measured_argv(out, "import", str(path), "--db", str(db)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO), **env},
+        check=False,
     )
-    assert proc.stderr is not None
-    stderr = proc.stderr.read().decode(errors="replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 0, stderr[-2000:]
-    return proc.returncode, usage.ru_maxrss * 1024
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-2000:]
+    return proc.returncode, read_peak(out)
 
 
 def _counts(db: Path) -> tuple[int, list[tuple[int, str]]]:
