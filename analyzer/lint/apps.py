@@ -9,7 +9,7 @@ keywords (``class A(fal.App, request_timeout=60)``), inherited from a known base
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from analyzer.lint.names import Names, last
@@ -103,10 +103,13 @@ def norm_path(path: str) -> str:
     return "/" + path.strip("/")
 
 
-def class_bases(tree: ast.Module, names: Names) -> dict[str, list[str]]:
-    """Class name -> qualified names of its bases, for every class of the module."""
+def class_bases(
+    tree: ast.Module, names: Names, nodes: Iterable[ast.AST] | None = None
+) -> dict[str, list[str]]:
+    """Class name -> qualified names of its bases, for every class of the module (among
+    ``nodes``, default: all)."""
     out: dict[str, list[str]] = {}
-    for node in walk(tree):
+    for node in walk(tree) if nodes is None else nodes:
         if isinstance(node, ast.ClassDef):
             out[node.name] = [q for b in node.bases if (q := names.qualname(b))]
     return out
@@ -191,10 +194,13 @@ def _class_settings(cls: ast.ClassDef, names: Names) -> dict[str, Setting]:
     return out
 
 
-def find_apps(tree: ast.Module, names: Names, known: set[str]) -> list[App]:
-    """The apps of one module (``known``: app class names of all linted files)."""
+def find_apps(
+    tree: ast.Module, names: Names, known: set[str], nodes: Iterable[ast.AST] | None = None
+) -> list[App]:
+    """The apps of one module (``known``: app class names of all linted files) among
+    ``nodes`` (default: all of them)."""
     apps: list[App] = []
-    for node in walk(tree):
+    for node in walk(tree) if nodes is None else nodes:
         if isinstance(node, ast.ClassDef):
             bases = [q for b in node.bases if (q := names.qualname(b))]
             if not any(b in APP_BASES or last(b) in known for b in bases):

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from analyzer.lint.names import Names, last, strings_in
-from analyzer.lint.walk import index
+from analyzer.lint.walk import Index
 
 GPU_MARKERS = ("cuda", "cudnn", "nvml", "nccl", "cublas", "cufft", "cusolver", "cusparse", "triton")
 """The fal SDK's marker words (fal/exceptions/gpu.py, ``_GPU_ERROR_MARKERS``, fal 1.83)."""
@@ -93,13 +93,13 @@ _FUNC_OR_CLASS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDe
 
 
 class Parents:
-    """Each node's parent in one module's tree."""
+    """Each node's parent in one module's tree (:class:`~analyzer.lint.walk.Index`)."""
 
-    def __init__(self, tree: ast.AST) -> None:
-        self._up = index(tree)
+    def __init__(self, index: Index) -> None:
+        self.index = index
 
     def of(self, node: ast.AST) -> ast.AST | None:
-        return self._up.get(id(node))
+        return self.index.parent(node)
 
     def chain(self, node: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
         """(child, parent) pairs from ``node`` up to its function (excluded from nothing)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from analyzer.errors import InputNotFoundError
@@ -27,11 +27,15 @@ DEFAULT_EXCLUDE = (
 )
 
 
-def _excluded(path: Path, patterns: Iterable[str]) -> bool:
+def _excluded(path: Path, patterns: Sequence[str]) -> bool:
+    parts = set(path.parts)
+    if parts.intersection(patterns):  # a folder or file named as a pattern: most exclusions
+        return True
     text = path.as_posix()
     return any(
-        fnmatch.fnmatch(text, p) or any(fnmatch.fnmatch(part, p) for part in path.parts)
+        fnmatch.fnmatch(text, p) or any(fnmatch.fnmatch(part, p) for part in parts)
         for p in patterns
+        if any(ch in p for ch in "*?[") or "/" in p
     )
 
 

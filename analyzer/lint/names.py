@@ -8,6 +8,7 @@ a call of ``fastapi.responses.JSONResponse``. Names not imported stay as written
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from analyzer.lint.walk import walk
@@ -29,9 +30,11 @@ class Names:
     constants: dict[str, object] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, tree: ast.Module) -> Names:
+    def of(cls, tree: ast.Module, nodes: Iterable[ast.AST] | None = None) -> Names:
+        """The names of ``tree``: its imports among ``nodes`` (default: every node; imports
+        inside functions count too, fal apps do that) and its module-level constants."""
         names = cls()
-        for node in walk(tree):  # imports inside functions count too (fal apps do that)
+        for node in walk(tree) if nodes is None else nodes:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:

@@ -16,10 +16,12 @@ import tokenize
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from pydantic import ValidationError
 
 from analyzer.config import Config, ConfigError
+from analyzer.lint import prefilter
 from analyzer.lint.apps import (
     app_class_names,
     class_bases,
@@ -34,6 +36,7 @@ from analyzer.lint.files import collect
 from analyzer.lint.finding import SourceFinding, fingerprint
 from analyzer.lint.names import Names
 from analyzer.lint.suppress import is_suppressed, suppressions
+from analyzer.lint.walk import Index
 from analyzer.report.base import display_path
 from analyzer.rules import REGISTRY
 from analyzer.rules.base import SEVERITY_RANK
@@ -87,10 +90,18 @@ def selected_rules(config: Config) -> list[SelectedRule]:
 class _Source:
     path: str
     text: str
-    lines: list[str]
     tree: ast.Module
     names: Names
     parents: Parents
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+
+PREFILTER = True
+"""Parse and walk only what a check can find something in (:mod:`analyzer.lint.prefilter`);
+False: every file parsed whole and walked whole (the reference the tests hold it to)."""
 
 
 def _decode(data: bytes) -> str:
@@ -98,18 +109,50 @@ def _decode(data: bytes) -> str:
     return data.decode(encoding)
 
 
-def parse(path: str, data: bytes) -> _Source | Unparsable:
+def _trees(tree: ast.Module, text: str) -> tuple[ast.Module, Names, Parents]:
+    """The names and parents of ``tree``, indexed (walked) only where a check can find
+    something (:func:`prefilter.relevant`)."""
+    roots, skipped = prefilter.relevant(tree, text) if PREFILTER else (tree.body, [])
+    index = Index(tree, roots if skipped else None)
+    names = Names.of(tree, index.kind("imports"))
+    if skipped and prefilter.needs_full_text(names.aliases, skipped):
+        index = Index(tree)
+        names = Names.of(tree, index.kind("imports"))
+    return tree, names, Parents(index)
+
+
+def _parse_reduced(path: str, text: str) -> tuple[ast.Module, Names, Parents] | None:
+    """``text`` parsed without its blankable functions (:mod:`.prefilter`), or None when that
+    cannot stand for the whole text."""
+    reduced, blanked = prefilter.reduce(text)
+    if not blanked:
+        return None
+    try:
+        parsed = _trees(ast.parse(reduced, filename=path), reduced)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # a cut inside a string, say: the whole text decides
+    if prefilter.needs_full_text(parsed[1].aliases, blanked):
+        return None
+    return parsed
+
+
+def parse(path: str, data: bytes) -> _Source | Unparsable | None:
+    """The parsed source, why it cannot be parsed, or None when it can hold no app (it
+    mentions neither fal nor a class: :func:`prefilter.may_hold_apps`)."""
     try:
         text = _decode(data)
-        tree = ast.parse(text, filename=path)
+        if PREFILTER and not prefilter.may_hold_apps(text):
+            return None
+        parsed = (_parse_reduced(path, text) if PREFILTER else None) or _trees(
+            ast.parse(text, filename=path), text
+        )
     except SyntaxError as exc:
         return Unparsable(path, exc.lineno, f"syntax error: {exc.msg}")
     except (UnicodeDecodeError, LookupError) as exc:
         return Unparsable(path, None, f"cannot decode: {exc}")
     except (ValueError, RecursionError, MemoryError) as exc:
         return Unparsable(path, None, f"cannot parse: {exc}")
-    parents = Parents(tree)  # first: it walks the tree once for every later walk
-    return _Source(path, text, text.splitlines(), tree, Names.of(tree), parents)
+    return _Source(path, text, *parsed)
 
 
 def _column(line: str, byte_offset: int) -> int:
@@ -164,18 +207,27 @@ def parse_all(sources: Sequence[tuple[str, bytes]]) -> tuple[list[_Source], list
         result = parse(path, data)
         if isinstance(result, Unparsable):
             bad.append(result)
-        else:
+        elif result is not None:
             parsed.append(result)
     return parsed, bad
 
 
 def bases_of(parsed: Sequence[_Source]) -> list[dict[str, list[str]]]:
-    return [class_bases(s.tree, s.names) for s in parsed]
+    return [class_bases(s.tree, s.names, s.parents.index.kind("defs")) for s in parsed]
 
 
 def build_modules(parsed: Sequence[_Source], known: set[str]) -> list[tuple[_Source, Module]]:
     return [
-        (s, Module.build(s.path, s.tree, s.names, find_apps(s.tree, s.names, known), s.parents))
+        (
+            s,
+            Module.build(
+                s.path,
+                s.tree,
+                s.names,
+                find_apps(s.tree, s.names, known, s.parents.index.kind("defs")),
+                s.parents,
+            ),
+        )
         for s in parsed
     ]
 

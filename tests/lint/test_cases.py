@@ -137,7 +137,11 @@ class Leaf(Shared):
     def run(self, n: int) -> int:
         return asyncio.run(asyncio.wait_for(self.job(n), 90))
 """
-    sources += [("base.py", base), ("leaf.py", sub), ("broken.py", b"def f(:\n")]
+    sources += [
+        ("base.py", base),
+        ("leaf.py", sub),
+        ("broken.py", b"import fal\nclass A(fal.App):\n    def f(:\n"),
+    ]
     while len(sources) < 2 * MIN_FILES_PER_WORKER + 1:
         sources.append((f"pad{len(sources):04d}.py", b"import fal\nx = 1\n"))
     one = lint_sources(sources, RULES, workers=1)

@@ -211,16 +211,21 @@ def test_missing_path_is_one_line_and_exit_2(repo: Path, capsys) -> None:
 
 
 def test_unparsable_file_is_reported_and_the_rest_linted(repo: Path, capsys) -> None:
-    (repo / "src" / "apps" / "broken.py").write_text("def f(:\n", encoding="utf-8")
+    broken = "import fal\n\nclass Broken(fal.App):\n    def run(self, x:\n"
+    (repo / "src" / "apps" / "broken.py").write_text(broken, encoding="utf-8")
     (repo / "src" / "apps" / "latin.py").write_bytes(b"x = '\xe9'\n")
+    # A file that can hold no app (neither `fal` nor `class` in it) is not parsed at all
+    # (analyzer/lint/prefilter.py): its syntax error is Python's, ruff's or mypy's to report.
+    (repo / "src" / "apps" / "plain.py").write_text("def f(:\n", encoding="utf-8")
     code, out, err = lint(capsys, "src", "--format", "json")
     doc = json.loads(out)
     assert code == 2
     assert [f["code"] for f in doc["findings"]] == ["S001"]
+    assert doc["summary"]["files"] == 4
     reasons = {Path(u["file"]).name: u["reason"] for u in doc["summary"]["unparsable"]}
     assert set(reasons) == {"broken.py", "latin.py"}
     assert reasons["broken.py"].startswith("syntax error")
-    assert "broken.py:1: cannot lint: syntax error" in err
+    assert "broken.py:4: cannot lint: syntax error" in err
 
 
 def test_the_linted_code_is_never_imported_or_run(repo: Path, capsys) -> None:

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 from analyzer.lint.apps import App, Func
 from analyzer.lint.context import Answer, Parents, Where, answer_of, enclosing
 from analyzer.lint.names import Names
-from analyzer.lint.walk import walk
 
 
 @dataclass
@@ -29,14 +28,19 @@ class Module:
     parents: Parents
     uses_fal: bool
     nodes: list[ast.AST] = field(default_factory=list)
-    """Every node of the tree (walked once; the checks filter this list)."""
+    """The nodes of the tree a check can find something in (walked once: ``parents.index``;
+    :func:`analyzer.lint.prefilter.relevant`)."""
 
     @classmethod
     def build(
         cls, path: str, tree: ast.Module, names: Names, apps: list[App], parents: Parents
     ) -> Module:
         uses_fal = any(q == "fal" or q.startswith("fal.") for q in names.aliases.values())
-        return cls(path, tree, names, apps, parents, uses_fal, walk(tree))
+        return cls(path, tree, names, apps, parents, uses_fal, parents.index.nodes)
+
+    def of_kind(self, kind: str) -> list[ast.AST]:
+        """The walked nodes of a kind of :data:`analyzer.lint.walk.KINDS` (calls, raises...)."""
+        return self.parents.index.kind(kind)
 
     def function_of(self, node: ast.AST) -> Func | None:
         for _child, parent in self.parents.chain(node):
@@ -50,7 +54,7 @@ class Module:
         if not self.uses_fal:
             return []
         out = []
-        for node in self.nodes:
+        for node in self.of_kind("calls"):
             if isinstance(node, ast.Call):
                 answer = answer_of(node, self.names)
                 if answer is not None:

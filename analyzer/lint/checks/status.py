@@ -324,7 +324,7 @@ class GpuWordInOrdinaryError(SourceCheck):
     def run(self, module: Module) -> Iterator[Hit]:
         if not module.uses_fal:
             return
-        for node in module.nodes:
+        for node in module.of_kind("raises"):
             msg: ast.expr | None = None
             exc = ""
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
