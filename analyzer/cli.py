@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from analyzer import __version__
-from analyzer.commands import COMMAND_MODULES
+from analyzer.commands import COMMANDS, command_modules
 from analyzer.errors import AnalyzerError
 
 EXIT_OK = 0
@@ -29,22 +29,26 @@ EXIT_ERROR = 2
 _exit_now = False
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or only of command ``only`` (what ``main`` runs: the
+    other commands' modules, and what they import, are then never loaded)."""
     parser = argparse.ArgumentParser(
         prog="analyzer",
         description="Import, replay and check gateway and runner logs of a serverless GPU platform.",
     )
     parser.add_argument("--version", action="version", version=f"analyzer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
+    for module in command_modules(only):
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    arguments = list(argv) if argv is not None else sys.argv[1:]
+    first = arguments[0] if arguments else None
+    parser = build_parser(first if first in COMMANDS else None)
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
+        args = parser.parse_args(arguments)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code) if isinstance(exc.code, int) else EXIT_ERROR
     func = getattr(args, "func", None)

@@ -40,8 +40,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from analyzer.classify import Pattern
 from analyzer.errors import AnalyzerError
-from analyzer.rules.classify import Pattern
 
 FailOn = Literal["error", "warning", "info", "never"]
 CONFIG_FILES = ("analyzer.toml", "pyproject.toml")

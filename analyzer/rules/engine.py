@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from analyzer.errors import AnalyzerError
 from analyzer.rules.base import HIT_COLUMNS, SEVERITY_RANK, Rule, RuleOptions
 from analyzer.rules.store import FINDINGS_DDL
+
+if TYPE_CHECKING:  # DuckDB is imported where rules run, not by `analyzer lint`'s start-up
+    import duckdb
 
 HITS_DDL = """
 CREATE OR REPLACE TEMP TABLE rule_hits (
@@ -73,6 +75,8 @@ def run_rules(
     # Whoever writes findings without recording what they cover makes the stored analysis
     # stale (analysis.analyze records it again once the findings are written).
     con.execute("DELETE FROM meta WHERE key = 'analysis_config'")
+    import duckdb
+
     con.execute(HITS_DDL)
     for sel in selected:
         sql, params = sel.rule().sql(sel.options)

@@ -11,11 +11,23 @@ from typing import Any
 
 from pydantic import Field
 
-from analyzer.importers.formats.tracebacks import LATEST
 from analyzer.rules.base import Rule, RuleOptions
 
-SDK_MARKERS = "(" + "|".join(LATEST.gpu_markers) + ")"
-"""The SDK's GPU marker words (the one mapping, analyzer/importers/formats/tracebacks.py)."""
+
+def sdk_markers() -> str:
+    """The SDK's GPU marker words as a regular-expression group (the one mapping,
+    analyzer/importers/formats/tracebacks.py; imported when a query is built, not with the
+    registry: the importers package loads DuckDB and pyarrow, which `analyzer lint` never uses)."""
+    from analyzer.importers.formats.tracebacks import LATEST
+
+    return "(" + "|".join(LATEST.gpu_markers) + ")"
+
+
+def __getattr__(name: str) -> str:
+    if name == "SDK_MARKERS":  # the former constant: sdk_markers()
+        return sdk_markers()
+    raise AttributeError(f"module 'analyzer.rules.status' has no attribute {name!r}")
+
 
 # The columns every attempt-level hit shares (``a`` = attempts).
 ATTEMPT_HIT = """
@@ -96,7 +108,7 @@ class S001(Rule):
               AND a.stop_runner IS DISTINCT FROM false
               AND (a.runner_terminated OR coalesce(a.expected_runner_impact = 'terminated', true))
             """,
-            [SDK_MARKERS, options.legitimate_classes or ["gpu_fault"]],
+            [sdk_markers(), options.legitimate_classes or ["gpu_fault"]],
         )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from analyzer.rules.base import Cost, Evidence, Finding, Waste
+
+if TYPE_CHECKING:
+    import duckdb
 
 FINDINGS_COLUMNS: list[tuple[str, str]] = [
     ("finding_id", "INTEGER"),

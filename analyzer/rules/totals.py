@@ -30,9 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-import pandas as pd
-
 from analyzer.rules.base import Finding
 
 BLAMED_JSON = json.dumps(
@@ -100,6 +97,14 @@ def finding_cost_sql(source: str = "findings") -> str:
 
 def cost_totals(findings: Iterable[Finding]) -> CostTotals:
     """The findings' cost with overlaps counted once (see the module docstring)."""
+    findings = list(findings)
+    if not any(
+        f.cost.runners_killed or f.cost.gpu_seconds or f.cost.cost_usd for f in findings
+    ):  # nothing to add up (`analyzer lint`'s findings): no DuckDB, no pandas
+        return CostTotals()
+    import duckdb
+    import pandas as pd
+
     frame = pd.DataFrame(
         [
             (
