@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from analyzer.lint.context import APP_EXCEPTIONS, GPU_MARKERS, HTTP_EXCEPTIONS, RESPONSES
 from analyzer.lint.names import last
@@ -105,19 +106,48 @@ def needs_full_text(aliases: Mapping[str, str], blanked: Sequence[str]) -> bool:
     return any(word.search(chunk) for chunk in blanked)
 
 
-def relevant(tree: ast.Module, text: str) -> tuple[list[ast.stmt], list[str]]:
-    """The module's top-level statements a check can find something in: those whose lines
-    (decorators included) hold a word of :data:`NEEDED` or a raise / assert with a GPU word.
-    The others are parsed (their syntax is checked) but never walked. (those, the others' text)"""
+@dataclass
+class Relevant:
+    """Which top-level statements of a module the checks need walked."""
+
+    walked: list[ast.stmt] = field(default_factory=list)
+    """Those whose lines (decorators included) hold a word of :data:`NEEDED` or a raise /
+    assert with a GPU word."""
+    shallow: list[ast.ClassDef] = field(default_factory=list)
+    """Classes whose body holds none: only the class itself counts (its name and bases: it
+    may be an app, a base app of another file's app); its body is not walked."""
+    skipped: list[str] = field(default_factory=list)
+    """The text of the statements not walked (and of the shallow classes' bodies)."""
+
+    def roots(self, tree: ast.Module) -> list[ast.stmt]:
+        """The walked and shallow statements, in the module's order."""
+        keep = {id(s) for s in self.walked} | {id(s) for s in self.shallow}
+        return [s for s in tree.body if id(s) in keep]
+
+
+def relevant(tree: ast.Module, text: str) -> Relevant:
+    """What of ``tree`` the checks need walked (:class:`Relevant`); the rest is parsed (its
+    syntax is checked) but never walked."""
     lines = _NEWLINE.split(text) if "\r" in text else text.split("\n")  # as ast counts lines
-    out: list[ast.stmt] = []
-    skipped: list[str] = []
+
+    def chunk(first: int, last: int | None) -> str:
+        return "\n".join(lines[first - 1 : last or first])
+
+    out = Relevant()
     for stmt in tree.body:
         decorators = getattr(stmt, "decorator_list", None) or ()
-        first = min([stmt.lineno, *(d.lineno for d in decorators)])
-        chunk = "\n".join(lines[first - 1 : stmt.end_lineno or stmt.lineno])
-        if _blankable(chunk):
-            skipped.append(chunk)
+        text_of = chunk(min([stmt.lineno, *(d.lineno for d in decorators)]), stmt.end_lineno)
+        if _blankable(text_of):
+            out.skipped.append(text_of)
+        elif isinstance(stmt, ast.ClassDef) and stmt.body:
+            body = stmt.body[0]
+            start = min([body.lineno, *(d.lineno for d in getattr(body, "decorator_list", ()))])
+            body_text = chunk(start, stmt.end_lineno)
+            if start > stmt.lineno and _blankable(body_text):
+                out.shallow.append(stmt)
+                out.skipped.append(body_text)
+            else:
+                out.walked.append(stmt)
         else:
-            out.append(stmt)
-    return out, skipped
+            out.walked.append(stmt)
+    return out

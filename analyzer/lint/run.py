@@ -112,8 +112,12 @@ def _decode(data: bytes) -> str:
 def _trees(tree: ast.Module, text: str) -> tuple[ast.Module, Names, Parents]:
     """The names and parents of ``tree``, indexed (walked) only where a check can find
     something (:func:`prefilter.relevant`)."""
-    roots, skipped = prefilter.relevant(tree, text) if PREFILTER else (tree.body, [])
-    index = Index(tree, roots if skipped else None)
+    found = prefilter.relevant(tree, text) if PREFILTER else None
+    skipped = found.skipped if found is not None else []
+    if found is not None and skipped:
+        index = Index(tree, found.roots(tree), shallow=found.shallow)
+    else:
+        index = Index(tree)
     names = Names.of(tree, index.kind("imports"))
     if skipped and prefilter.needs_full_text(names.aliases, skipped):
         index = Index(tree)

@@ -33,12 +33,20 @@ KINDS: dict[type[ast.AST], str] = {
 class Index:
     """The nodes of ``tree`` below ``roots`` (its statements; default: all of it)."""
 
-    def __init__(self, tree: ast.Module, roots: Sequence[ast.stmt] | None = None) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        roots: Sequence[ast.stmt] | None = None,
+        shallow: Sequence[ast.stmt] = (),
+    ) -> None:
+        """``shallow``: roots indexed themselves but not what they hold."""
         self.tree = tree
         self.complete = roots is None
         self.up: dict[int, ast.AST] = {}
         self.kinds: dict[str, list[ast.AST]] = {k: [] for k in set(KINDS.values())}
-        self.nodes = _index(tree, tree.body if roots is None else roots, self.up, self.kinds)
+        self.nodes = _index(
+            tree, tree.body if roots is None else roots, self.up, self.kinds, shallow
+        )
 
     def kind(self, name: str) -> list[ast.AST]:
         """The indexed nodes of one of :data:`KINDS`' kinds, breadth first."""
@@ -58,9 +66,12 @@ def _index(
     roots: Sequence[ast.stmt],
     up: dict[int, ast.AST],
     kinds: dict[str, list[ast.AST]],
+    shallow: Sequence[ast.stmt] = (),
 ) -> list[ast.AST]:
-    """Breadth first from ``roots``: fills ``up`` (parent by id) and ``kinds``; the nodes."""
+    """Breadth first from ``roots`` (not below ``shallow`` ones): fills ``up`` (parent by id)
+    and ``kinds``; the nodes."""
     queue: list[ast.AST] = []
+    stop = {id(s) for s in shallow}
     add, node_type, kind_of = queue.append, ast.AST, KINDS
     for root in roots:
         up[id(root)] = tree
@@ -68,6 +79,8 @@ def _index(
         if (k := kind_of.get(type(root))) is not None:
             kinds[k].append(root)
     for node in queue:  # the list grows while it is read: breadth first, as ast.walk
+        if stop and id(node) in stop:
+            continue
         for name in node._fields:  # ast.iter_child_nodes, without its two generators
             value = getattr(node, name, None)
             if isinstance(value, node_type):

@@ -250,3 +250,11 @@ def test_text_output_never_carries_a_terminal_escape(repo: Path, capsys) -> None
     code, out, _ = lint(capsys, "src")
     assert code == 1 and "\x1b" not in out
     assert "evil\u241b[2Jname.py:7:" in out  # ESC shown as its picture
+
+
+def test_workers_option(repo: Path, capsys) -> None:
+    code, one, _ = lint(capsys, "src", "--format", "json", "--workers", "1")
+    assert code == 1 and [f["code"] for f in json.loads(one)["findings"]] == ["S001"]
+    assert lint(capsys, "src", "--format", "json", "--workers", "3")[1] == one
+    code, out, err = lint(capsys, "src", "--workers", "0")
+    assert code == 2 and out == "" and "--workers: must be a whole number >= 1" in err

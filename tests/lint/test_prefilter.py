@@ -128,6 +128,32 @@ def make():
     return Inner
 """,
     "base_app.py": "import fal\n\n\nclass Base(fal.App):\n    pass\n",
+    # classes whose body holds no needed word are not walked: a base app's settings still
+    # count, and a renamed answer class used in one makes the whole module walked
+    "shallow.py": """import asyncio
+
+import fal
+from fastapi import HTTPException as E
+
+
+class Store:
+    def get(self, key):
+        try:
+            return self.data[key]
+        except KeyError:
+            raise E(503, "no such key")
+
+
+class Limits(fal.App):
+    request_timeout = 5
+
+
+class A(Limits):
+    @fal.endpoint("/")
+    async def run(self, key: str) -> str:
+        async with asyncio.timeout(30):
+            return Store().get(key)
+""",
 }
 
 
@@ -163,6 +189,8 @@ def test_the_prefilter_finds_what_whole_parsing_finds(monkeypatch: pytest.Monkey
         ("crlf.py", "A001", 28),
         ("crlf.py", "C007", 36),
         ("bare_cr.py", "S001", 9),
+        ("shallow.py", "S001", 12),
+        ("shallow.py", "C007", 22),
     } <= found
 
 
