@@ -98,10 +98,8 @@ def finding_cost_sql(source: str = "findings") -> str:
 def cost_totals(findings: Iterable[Finding]) -> CostTotals:
     """The findings' cost with overlaps counted once (see the module docstring)."""
     findings = list(findings)
-    if not any(
-        f.cost.runners_killed or f.cost.gpu_seconds or f.cost.cost_usd for f in findings
-    ):  # nothing to add up (`analyzer lint`'s findings): no DuckDB, no pandas
-        return CostTotals()
+    if not any(f.cost.runners_killed or f.cost.blamed for f in findings):
+        return CostTotals()  # nothing to add up (`analyzer lint`'s findings): no DuckDB, pandas
     import duckdb
     import pandas as pd
 
