@@ -15,8 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from analyzer.commands.reporting import (
+    FORMAT_NAMES,
+    baseline_of,
+    config_of,
+    positive_int,
+    with_baseline,
+    write_report,
+)
 from analyzer.errors import AnalyzerError, DatabaseLockedError, InputNotFoundError
-from analyzer.textsafe import visible
 
 if TYPE_CHECKING:
     from analyzer.analysis import AnalysisResult
@@ -24,7 +31,6 @@ if TYPE_CHECKING:
 
 # The heavy modules (duckdb, pydantic, the rules) are imported when the command runs, so that
 # building the CLI parser stays cheap for every other command.
-FORMAT_NAMES = ("text", "json", "sarif", "junit", "github")
 DEFAULT_DB = "analyzer.duckdb"
 
 EXIT_OK = 0
@@ -85,7 +91,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=None,
         metavar="N",
         help="analyse in shards by app on N local processes (default 1: in this process; "
@@ -111,16 +117,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1: {text!r}")
-    return value
-
-
 def _sharded(args: argparse.Namespace) -> bool:
     return args.engine == "ray" or (args.workers or 1) > 1
 
@@ -140,25 +136,6 @@ def _analyze(args: argparse.Namespace, con: Any, config: Config) -> AnalysisResu
         workers=workers, engine=args.engine, ray_address=args.ray_address, workdir=args.shard_dir
     )
     return analyze_sharded(con, config, options)
-
-
-def _config(args: argparse.Namespace) -> Config:
-    from analyzer.config import load_config
-    from analyzer.rules import REGISTRY
-    from analyzer.rules.registry import split_codes
-
-    config = load_config(args.config)
-    update: dict[str, Any] = {}
-    if args.fail_on:
-        update["fail_on"] = args.fail_on
-    if args.select:
-        update["select"] = split_codes(args.select)
-    if args.ignore:
-        update["ignore"] = split_codes(args.ignore)
-    config = config.model_copy(update=update)
-    REGISTRY.check_prefixes(config.select)  # unknown codes: a usage error before any work
-    REGISTRY.check_prefixes(config.ignore)
-    return config
 
 
 def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
@@ -234,22 +211,11 @@ def _report_import(summary: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.report import CheckReport, render
-    from analyzer.rules.baseline import apply_baseline, load_baseline, write_baseline
 
-    config = _config(args)
-    if args.baseline and args.write_baseline:
-        raise AnalyzerError("--baseline and --write-baseline cannot be combined")
-    baseline = load_baseline(args.baseline) if args.baseline else None
+    config = config_of(args)
+    baseline = baseline_of(args)
     result = _analyse(args, config)
-    findings, suppressed = result.findings, 0
-    if args.write_baseline:
-        n = write_baseline(args.write_baseline, findings)
-        print(
-            f"analyzer: baseline {args.write_baseline}: {len(findings)} findings, {n} fingerprints",
-            file=sys.stderr,
-        )
-    if baseline is not None:
-        findings, suppressed = apply_baseline(findings, baseline)
+    findings, suppressed = with_baseline(args, result.findings, baseline)
     report = CheckReport(
         findings=findings,
         rules=result.rules,
@@ -259,20 +225,12 @@ def run(args: argparse.Namespace) -> int:
         allowed=result.allowed,
         docs_url=config.docs_url,
     )
-    text = render(report, args.format)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise AnalyzerError(f"cannot write {args.output}: {exc.strerror}") from None
-        print(
-            f"analyzer: {len(findings)} findings, {len(report.failing)} at or above "
-            f"{config.fail_on}; report written to {args.output}",
-            file=sys.stderr,
-        )
-    else:
-        # log text reaches a terminal: escape sequences and bidi overrides shown, not obeyed
-        sys.stdout.write(visible(text) if args.format in ("text", "github") else text)
+    write_report(
+        render(report, args.format),
+        args.output,
+        f"{len(findings)} findings, {len(report.failing)} at or above {config.fail_on}",
+        escape=args.format in ("text", "github"),
+    )
     if args.write_baseline:
         return EXIT_OK
     return EXIT_FINDINGS if report.failing else EXIT_OK

@@ -13,13 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from analyzer.commands.check_cmd import FORMAT_NAMES
-from analyzer.errors import AnalyzerError
-
-if TYPE_CHECKING:
-    from analyzer.config import Config
+from analyzer.commands.reporting import (
+    FORMAT_NAMES,
+    baseline_of,
+    config_of,
+    positive_int,
+    with_baseline,
+    write_report,
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -56,40 +59,11 @@ def register(sub: Any) -> None:
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
     p.add_argument(
         "--workers",
-        type=_workers,
+        type=positive_int,
         metavar="N",
         help="processes to parse in (default: the CPUs, at most 4, from 300 files on; 1: this one)",
     )
     p.set_defaults(func=run)
-
-
-def _workers(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1: {text!r}")
-    return n
-
-
-def _config(args: argparse.Namespace) -> Config:
-    from analyzer.config import load_config
-    from analyzer.rules import REGISTRY
-    from analyzer.rules.registry import split_codes
-
-    config = load_config(args.config)
-    update: dict[str, Any] = {}
-    if args.fail_on:
-        update["fail_on"] = args.fail_on
-    if args.select:
-        update["select"] = split_codes(args.select)
-    if args.ignore:
-        update["ignore"] = split_codes(args.ignore)
-    config = config.model_copy(update=update)
-    REGISTRY.check_prefixes(config.select)
-    REGISTRY.check_prefixes(config.ignore)
-    return config
 
 
 def repo_root(start: Path) -> Path:
@@ -105,12 +79,9 @@ def repo_root(start: Path) -> Path:
 def run(args: argparse.Namespace) -> int:
     from analyzer.lint import lint_paths
     from analyzer.report import CheckReport, render
-    from analyzer.rules.baseline import apply_baseline, load_baseline, write_baseline
 
-    config = _config(args)
-    if args.baseline and args.write_baseline:
-        raise AnalyzerError("--baseline and --write-baseline cannot be combined")
-    baseline = load_baseline(args.baseline) if args.baseline else None
+    config = config_of(args)
+    baseline = baseline_of(args)
     paths = args.paths or config.lint.paths or ["."]
     result = lint_paths(
         paths,
@@ -118,16 +89,7 @@ def run(args: argparse.Namespace) -> int:
         exclude=[*config.lint.exclude, *(args.exclude or [])],
         workers=args.workers,
     )
-    findings: tuple[Any, ...] = result.findings
-    known = 0
-    if args.write_baseline:
-        n = write_baseline(args.write_baseline, findings)
-        print(
-            f"analyzer: baseline {args.write_baseline}: {len(findings)} findings, {n} fingerprints",
-            file=sys.stderr,
-        )
-    if baseline is not None:
-        findings, known = apply_baseline(findings, baseline)
+    findings, known = with_baseline(args, result.findings, baseline)
     report = CheckReport(
         findings=findings,
         rules=result.rules,
@@ -143,19 +105,13 @@ def run(args: argparse.Namespace) -> int:
         extra={"srcroot": str(repo_root(Path.cwd()))},
         kind="lint",
     )
-    text = render(report, args.format)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise AnalyzerError(f"cannot write {args.output}: {exc.strerror}") from None
-        print(
-            f"analyzer: {len(findings)} findings in {result.files} files, "
-            f"{len(report.failing)} at or above {config.fail_on}; report written to {args.output}",
-            file=sys.stderr,
-        )
-    else:
-        sys.stdout.write(text)
+    write_report(
+        render(report, args.format),
+        args.output,
+        f"{len(findings)} findings in {result.files} files, "
+        f"{len(report.failing)} at or above {config.fail_on}",
+        escape=False,  # the text and github formats escape what they take from the source
+    )
     for bad in result.unparsable:
         print(f"analyzer: {bad.file}:{bad.line or 1}: cannot lint: {bad.reason}", file=sys.stderr)
     if result.unparsable:

@@ -7,7 +7,7 @@ in source. Every answer site of a module that imports fal is looked at (helpers 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from analyzer.lint.apps import Func
 from analyzer.lint.checks.base import Hit, Module, SourceCheck
@@ -15,6 +15,7 @@ from analyzer.lint.context import (
     FALSE_VALUES,
     GPU_MARKERS,
     TRUE_VALUES,
+    Answer,
     Where,
     classify_handler,
     enclosing,
@@ -100,6 +101,35 @@ def _caught(handler: ast.ExceptHandler, module: Module) -> str:
     return f"`except {', '.join(types) or short(handler.type)}`"
 
 
+def _where_answered(
+    answer: Answer, where: Where, func: Func | None, module: Module, caught: Mapping[str, str]
+) -> str | None:
+    """Why ``answer`` is wrong where it is written: in an ``except`` of a kind of error in
+    ``caught`` (:func:`classify_handler`'s kind -> what to say of it, "" for nothing), or, out
+    of any ``except``, in a branch that validates the handler's input; None when neither."""
+    if where.handlers:
+        handler = where.handlers[0]
+        what = caught.get(classify_handler(handler, module.names))
+        if what is None:
+            return None
+        return f"{answer.status} answered in {_caught(handler, module)}" + (
+            f" ({what})" if what else ""
+        )
+    branch = validation_branch(where, func)
+    if branch is None:
+        return None
+    return f"{answer.status} answered for input validation (`if {short(branch.test)}`)"
+
+
+_ORDINARY = "an ordinary error, not a GPU fault"
+S001_CAUGHT = {
+    "ordinary": _ORDINARY,
+    "validation": _ORDINARY,
+    "timeout": _ORDINARY,
+    "broad": "any error, ordinary ones included",
+}
+
+
 def _killed(module: Module, node: ast.AST) -> str:
     app = module.app_of(node)
     mux = app.setting("max_multiplexing") if app else None
@@ -111,6 +141,12 @@ def _killed(module: Module, node: ast.AST) -> str:
 def _names(module: Module, node: ast.AST, func: Func | None) -> tuple[str | None, str | None]:
     app = module.app_of(node)
     return (app.name if app else None), (func.name if func else None)
+
+
+def _answer_hit(code: str, module: Module, answer: Answer, func: Func | None, message: str) -> Hit:
+    """A hit at the answer's call, named by its app and function."""
+    app, fn = _names(module, answer.call, func)
+    return Hit(code, answer.call, message, app, fn)
 
 
 class Status503ForOrdinaryError(SourceCheck):
@@ -129,31 +165,14 @@ class Status503ForOrdinaryError(SourceCheck):
                 continue
             if under_gpu_condition(where):
                 continue
-            if where.handlers:
-                handler = where.handlers[0]
-                kind = classify_handler(handler, module.names)
-                if kind not in ("ordinary", "validation", "timeout", "broad"):
-                    continue
-                what = (
-                    "any error, ordinary ones included"
-                    if kind == "broad"
-                    else "an ordinary error, not a GPU fault"
-                )
-                why = f"503 answered in {_caught(handler, module)} ({what})"
-            else:
-                branch = validation_branch(where, func)
-                if branch is None:
-                    continue
-                why = f"503 answered for input validation (`if {short(branch.test)}`)"
-            app, fn = _names(module, answer.call, func)
-            yield Hit(
-                self.code,
-                answer.call,
+            why = _where_answered(answer, where, func, module, S001_CAUGHT)
+            if why is None:
+                continue
+            message = (
                 f"{why}: {_killed(module, answer.call)} and the request requeued; "
-                "answer 422 for bad input, 500 for an app error",
-                app,
-                fn,
+                "answer 422 for bad input, 500 for an app error"
             )
+            yield _answer_hit(self.code, module, answer, func, message)
 
 
 class ServerErrorForBadInput(SourceCheck):
@@ -168,25 +187,14 @@ class ServerErrorForBadInput(SourceCheck):
             statuses = self.options.statuses  # S002Options
             if answer.status not in statuses or under_gpu_condition(where):
                 continue
-            if where.handlers:
-                handler = where.handlers[0]
-                if classify_handler(handler, module.names) != "validation":
-                    continue
-                why = f"{answer.status} answered in {_caught(handler, module)}"
-            else:
-                branch = validation_branch(where, func)
-                if branch is None:
-                    continue
-                why = f"{answer.status} answered for input validation (`if {short(branch.test)}`)"
-            app, fn = _names(module, answer.call, func)
-            yield Hit(
-                self.code,
-                answer.call,
+            why = _where_answered(answer, where, func, module, {"validation": ""})
+            if why is None:
+                continue
+            message = (
                 f"{why}: bad input is the caller's error; answer 422 (or 400) so the runner "
-                "is not health-checked and the caller is told what to fix",
-                app,
-                fn,
+                "is not health-checked and the caller is told what to fix"
             )
+            yield _answer_hit(self.code, module, answer, func, message)
 
 
 class ClientErrorForGpuFault(SourceCheck):
@@ -205,15 +213,11 @@ class ClientErrorForGpuFault(SourceCheck):
             )
             if not (gpu_handler or under_gpu_condition(where)):
                 continue
-            app, fn = _names(module, answer.call, func)
-            yield Hit(
-                self.code,
-                answer.call,
+            message = (
                 f"{answer.status} answered for a GPU fault: the broken runner keeps serving and "
-                "the caller is not retried; answer 503 (or raise GPUException)",
-                app,
-                fn,
+                "the caller is not retried; answer 503 (or raise GPUException)"
             )
+            yield _answer_hit(self.code, module, answer, func, message)
 
 
 def _calls_upstream(funcs: list[Func], module: Module) -> bool:
@@ -254,15 +258,11 @@ class GatewayTimeoutWithoutUpstream(SourceCheck):
                         break
             if _calls_upstream(scope, module):
                 continue
-            app, fn = _names(module, answer.call, func)
-            yield Hit(
-                self.code,
-                answer.call,
+            message = (
                 "504 answered by a handler that calls no upstream: the request is requeued and "
-                "the runner health-checked for nothing; answer 500 (or 422 for bad input)",
-                app,
-                fn,
+                "the runner health-checked for nothing; answer 500 (or 422 for bad input)"
             )
+            yield _answer_hit(self.code, module, answer, func, message)
 
 
 class ForcedRetryOfClientError(SourceCheck):
@@ -278,15 +278,11 @@ class ForcedRetryOfClientError(SourceCheck):
                 continue
             if not header_is(answer, "x-fal-needs-retry", TRUE_VALUES):
                 continue
-            app, fn = _names(module, answer.call, func)
-            yield Hit(
-                self.code,
-                answer.call,
+            message = (
                 f"X-Fal-Needs-Retry: 1 on a {answer.status}: the same input fails again on every "
-                "retry; drop the header (or answer 5xx if the fault is transient)",
-                app,
-                fn,
+                "retry; drop the header (or answer 5xx if the fault is transient)"
             )
+            yield _answer_hit(self.code, module, answer, func, message)
 
 
 ORDINARY_RAISE = frozenset(
