@@ -108,6 +108,16 @@ PLATFORM_ORIGIN = "(g.origin = 'native' OR g.origin LIKE 'fal\\_%' ESCAPE '\\')"
 """Events the platform itself wrote (its gateway's logs, its exports), as an SQL predicate."""
 
 
+def platform(event_id: str) -> str:
+    """SQL: the event ``event_id`` (an attempt's column) was written by the platform. One
+    EXISTS per column (a hash semi-join each): an ``IN (a, b, c)`` list in one correlated
+    EXISTS is a nested loop over ``events`` (37 s at 200k requests, 0.2 s this way)."""
+    return (
+        f"EXISTS (SELECT 1 FROM events g WHERE g.event_id = {event_id} "
+        f"AND NOT g.inferred AND {PLATFORM_ORIGIN})"
+    )
+
+
 class L002(Rule):
     """What the platform did disagrees with its policy: the logs are incomplete or it changed.
 
@@ -151,12 +161,9 @@ class L002(Rule):
               0 AS runners_killed, []::INTEGER[] AS blamed_attempts,
               coalesce(a.deviation_reason, 'deviation') AS signature
             FROM attempts a
-            WHERE a.deviation AND EXISTS (
-                SELECT 1 FROM events g
-                WHERE g.event_id IN (a.dispatched_event_id, a.answered_event_id,
-                                     a.terminated_event_id)
-                  AND NOT g.inferred AND {PLATFORM_ORIGIN}
-            )
+            WHERE a.deviation AND ({platform("a.dispatched_event_id")}
+                                   OR {platform("a.answered_event_id")}
+                                   OR {platform("a.terminated_event_id")})
             """,
             [],
         )
