@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 from pathlib import Path
@@ -210,6 +211,18 @@ def _report_import(summary: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The cyclic GC paused: reading back and rendering many findings makes objects without
+    # cycles, and its passes over them were a third of that time (refcounting still frees).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     from analyzer.report import CheckReport, render
 
     config = config_of(args)
