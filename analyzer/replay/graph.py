@@ -171,12 +171,34 @@ def run(
     on_relation: Callable[[Relation], None] | None = None,
 ) -> None:
     """Materialise every relation in dependency order over the sources (which the caller
-    creates), then drop the intermediate ones (see :func:`materialise` for ``shadow``)."""
+    creates); each intermediate one is dropped as soon as the last relation reading it is
+    made (temporary tables live in memory: at 1M requests keeping all of them to the end
+    held 5 GB and spilled), see :func:`materialise` for ``shadow``."""
+    expires = last_uses()
     for rel in relations():
         materialise(con, rel, policy, shadow=shadow)
         if on_relation is not None:
             on_relation(rel)
+        for name in expires.get(rel.name, ()):
+            con.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}")
     drop_intermediate(con)
+
+
+@cache
+def last_uses() -> dict[str, tuple[str, ...]]:
+    """For each relation, the intermediate (``temp``) relations no later relation reads."""
+    ordered = relations()
+    last: dict[str, str] = {}
+    for rel in ordered:
+        if rel.kind == "temp":
+            last[rel.name] = rel.name  # read by nothing: dropped right away
+        for dep in rel.inputs:
+            if dep in last:
+                last[dep] = rel.name
+    out: dict[str, list[str]] = {}
+    for temp, consumer in last.items():
+        out.setdefault(consumer, []).append(temp)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def drop_intermediate(con: duckdb.DuckDBPyConnection) -> None:
