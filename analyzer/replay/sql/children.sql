@@ -7,37 +7,29 @@
 -- or, failing that, to the end of the window; ``ran_after_parent_s`` measures that time past its
 -- handler's end (NULL when the handler never ended).
 -- kind: table
--- inputs: _rp_attempts, _rp_recv, _rp_rev, _rp_window, replay_events, runners
-WITH st AS (
-    SELECT r.request_id, r.runner_id, r.child_id, min(r.ts) AS ts,
-           arg_min(r.event_id, r.ts) AS event_id, arg_min(r.att, r.ts) AS att,
-           any_value(e.kind) AS kind, any_value(e.name) AS name,
-           any_value(e.deadline_s) AS deadline_s, any_value(e.app) AS app,
-           any_value(e.endpoint) AS endpoint
-    FROM _rp_rev r JOIN replay_events e ON e.event_id = r.event_id
-    WHERE r.event = 'child.started' AND e.event = 'child.started' AND r.child_id IS NOT NULL
-    GROUP BY r.request_id, r.runner_id, r.child_id
+-- inputs: _rp_attempts, _rp_recv, _rp_rev, _rp_window, runners
+WITH ev AS (
+    SELECT request_id, runner_id, child_id, ts, event_id, att, kind, name, deadline_s, app,
+           endpoint, CASE WHEN event = 'child.cancelled' THEN 'cancelled' ELSE outcome END
+               AS outcome, event = 'child.started' AS is_start
+    FROM _rp_rev
+    WHERE event IN ('child.started', 'child.finished', 'child.cancelled') AND child_id IS NOT NULL
 ),
-en AS (
-    SELECT r.request_id, r.runner_id, r.child_id, min(r.ts) AS ts,
-           arg_min(r.event_id, r.ts) AS event_id, arg_min(r.att, r.ts) AS att,
-           arg_min(CASE WHEN r.event = 'child.cancelled' THEN 'cancelled' ELSE e.outcome END,
-                   r.ts) AS outcome
-    FROM _rp_rev r JOIN replay_events e ON e.event_id = r.event_id
-    WHERE r.event IN ('child.finished', 'child.cancelled')
-      AND e.event IN ('child.finished', 'child.cancelled') AND r.child_id IS NOT NULL
-    GROUP BY r.request_id, r.runner_id, r.child_id
-),
-s AS (  -- flat columns (no structs): narrow payloads through the joins below
-    SELECT coalesce(st.request_id, en.request_id) AS request_id,
-           coalesce(st.runner_id, en.runner_id) AS runner_id,
-           coalesce(st.child_id, en.child_id) AS child_id,
-           coalesce(st.att, en.att) AS attempt_,
-           st.ts AS st_ts, st.event_id AS st_event_id, st.kind, st.name, st.deadline_s,
-           st.app AS st_app, st.endpoint AS st_endpoint,
-           en.ts AS en_ts, en.event_id AS en_event_id, en.outcome
-    FROM st FULL OUTER JOIN en ON en.request_id = st.request_id
-     AND en.runner_id = st.runner_id AND en.child_id = st.child_id
+s AS (  -- one pass: a child's start and its first end (a start or an end alone without a runner)
+    SELECT request_id, runner_id, child_id,
+           coalesce(arg_min(att, ts) FILTER (WHERE is_start),
+                    arg_min(att, ts) FILTER (WHERE NOT is_start)) AS attempt_,
+           min(ts) FILTER (WHERE is_start) AS st_ts,
+           arg_min(event_id, ts) FILTER (WHERE is_start) AS st_event_id,
+           any_value(kind) FILTER (WHERE is_start) AS kind,
+           any_value(name) FILTER (WHERE is_start) AS name,
+           any_value(deadline_s) FILTER (WHERE is_start) AS deadline_s,
+           any_value(app) FILTER (WHERE is_start) AS st_app,
+           any_value(endpoint) FILTER (WHERE is_start) AS st_endpoint,
+           min(ts) FILTER (WHERE NOT is_start) AS en_ts,
+           arg_min(event_id, ts) FILTER (WHERE NOT is_start) AS en_event_id,
+           arg_min(outcome, ts) FILTER (WHERE NOT is_start) AS outcome
+    FROM ev GROUP BY request_id, runner_id, child_id, CASE WHEN runner_id IS NULL THEN is_start END
 ),
 j AS (
     SELECT s.*, a.handler_ended_at AS parent_ended_at, a.app AS a_app, a.endpoint AS a_endpoint,
