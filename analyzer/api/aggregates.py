@@ -21,7 +21,7 @@ import pandas as pd
 
 from analyzer import summary as summaries
 from analyzer.api.filters import Filters, where_clause
-from analyzer.api.queries import NO_FILTERS, TABLES, frame
+from analyzer.api.queries import NO_FILTERS, TABLES, frame, select
 from analyzer.store import table_exists
 from analyzer.summary import bucket_seconds
 
@@ -238,6 +238,61 @@ def leaks_by_endpoint(
             FROM cancellations {where} GROUP BY ALL
             ORDER BY wasted_gpu_seconds DESC, leaked_child_seconds DESC""",
         params,
+    )
+
+
+PROPAGATION_BINS = 40
+
+
+def cancellation_totals(
+    con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS
+) -> dict[str, Any]:
+    """The Cancellations page's headline: how many, cancels never forwarded, median
+    propagation, leaked child time and GPU time after the cancel (one aggregate in SQL)."""
+    where, params = _where(filters, "cancellations")
+    cur = con.execute(
+        f"""SELECT count(*) AS cancellations,
+                   count(*) FILTER (kind = 'cancel' AND forwarded_at IS NULL) AS not_forwarded,
+                   median(propagation_s) AS median_propagation_s,
+                   coalesce(sum(leaked_child_seconds), 0) AS leaked_child_seconds,
+                   coalesce(sum(wasted_gpu_seconds), 0) AS wasted_gpu_seconds
+            FROM cancellations {where}""",
+        params,
+    )
+    names = [d[0] for d in cur.description or []]
+    return dict(zip(names, cur.fetchall()[0], strict=True))
+
+
+def propagation_histogram(
+    con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS, *, bins: int = PROPAGATION_BINS
+) -> pd.DataFrame:
+    """Cancel propagation (seconds) in ``bins`` equal bins from its minimum to its maximum:
+    ``lo``, ``hi``, ``n`` (a chart of a million cancellations ships 40 bars, not the values)."""
+    where, params = _where(filters, "cancellations")
+    return frame(
+        con,
+        f"""WITH v AS (SELECT propagation_s AS x FROM cancellations
+                       {_and(where, "propagation_s IS NOT NULL")}),
+            b AS (SELECT min(x) AS lo, greatest(max(x) - min(x), 1e-9) / ? AS w FROM v)
+            SELECT b.lo + k * b.w AS lo, b.lo + (k + 1) * b.w AS hi, count(*) AS n
+            FROM (SELECT least(floor((v.x - b.lo) / b.w)::BIGINT, ? - 1) AS k FROM v, b) t, b
+            GROUP BY k, b.lo, b.w ORDER BY k""",
+        [*params, bins, bins],
+    )
+
+
+def worst_cancellations(
+    con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTERS, *, limit: int = 50
+) -> pd.DataFrame:
+    """The cancellations that left the most GPU time running after them (then leaked child
+    time), worst first."""
+    return select(
+        con,
+        "cancellations",
+        filters,
+        order_by="wasted_gpu_seconds DESC NULLS LAST, leaked_child_seconds DESC NULLS LAST, "
+        "requested_at, request_id",
+        limit=limit,
     )
 
 

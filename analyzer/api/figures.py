@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from analyzer.api.aggregates import PROPAGATION_BINS
 from analyzer.api.gantt import KEY_EVENTS, LANE_COLORS, timeline_figure
 from analyzer.api.plotting import empty_figure, layout, utc_naive
 
@@ -26,6 +27,7 @@ __all__ = [
     "findings_over_time_figure",
     "leaks_figure",
     "propagation_figure",
+    "propagation_histogram_figure",
     "requests_over_time_figure",
     "runners_figure",
     "stacked_over_time",
@@ -166,13 +168,32 @@ def runners_figure(runners: pd.DataFrame, max_runners: int = 300) -> go.Figure:
 
 
 def propagation_figure(cancellations: pd.DataFrame, threshold_s: float = 5.0) -> go.Figure:
-    """Distribution of cancel propagation (cancel requested → handler stopped), seconds."""
+    """Distribution of cancel propagation (cancel requested → handler stop), seconds, from the
+    cancellations' rows (binned here as :func:`aggregates.propagation_histogram` bins them)."""
+    values = cancellations.get("propagation_s", pd.Series(dtype=float)).dropna().astype(float)
+    bins = pd.DataFrame(columns=["lo", "hi", "n"])
+    if not values.empty:
+        lo, width = values.min(), max(values.max() - values.min(), 1e-9) / PROPAGATION_BINS
+        k = ((values - lo) // width).clip(upper=PROPAGATION_BINS - 1).astype(int)
+        n = k.value_counts().sort_index()
+        bins = pd.DataFrame({"lo": lo + n.index * width, "hi": lo + (n.index + 1) * width})
+        bins["n"] = n.to_numpy()
+    return propagation_histogram_figure(bins, threshold_s)
+
+
+def propagation_histogram_figure(bins: pd.DataFrame, threshold_s: float = 5.0) -> go.Figure:
+    """The propagation histogram from its bins (``lo``, ``hi``, ``n``)."""
     title = "Cancel propagation: time from cancel request to handler stop"
-    values = cancellations.get("propagation_s", pd.Series(dtype=float)).dropna()
-    if values.empty:
+    if bins.empty:
         return empty_figure(title, "No cancellation reached a handler stop in this window")
     fig = go.Figure()
-    fig.add_histogram(x=values, nbinsx=40, name="cancellations", marker_color="#9467bd")
+    fig.add_bar(
+        x=(bins["lo"] + bins["hi"]) / 2,
+        y=bins["n"],
+        width=bins["hi"] - bins["lo"],
+        name="cancellations",
+        marker_color="#9467bd",
+    )
     fig.add_vline(
         x=threshold_s,
         line_dash="dash",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analyzer.api import aggregates, figures, queries
+from analyzer.api import aggregates, figures
 from analyzer.ui import data, widgets
 
 WORST_N = 50
@@ -18,35 +18,36 @@ def render() -> None:
         "keeps running is GPU time nobody will use."
     )
     f = widgets.filters()
-    canc = data.run(queries.cancellations, f)
-    if canc.empty:
+    # aggregates in SQL: the page never holds one row per cancellation (70,000 at 1M requests)
+    tot = data.run(aggregates.cancellation_totals, f)
+    if not tot["cancellations"]:
         widgets.empty(
             "No cancelled or disconnected requests in this window: " + widgets.NO_DATA_HINT
         )
         return
     c = st.columns(5)
-    c[0].metric("Cancelled / disconnected", f"{len(canc):,}")
-    not_fwd = int(((canc["kind"] == "cancel") & canc["forwarded_at"].isna()).sum())
+    c[0].metric("Cancelled / disconnected", f"{int(tot['cancellations']):,}")
     c[1].metric(
         "Cancels not forwarded",
-        f"{not_fwd:,}",
+        f"{int(tot['not_forwarded']):,}",
         help="Cancels the gateway never passed to the runner.",
     )
     c[2].metric(
         "Median propagation",
-        widgets.seconds(canc["propagation_s"].median()),
+        widgets.seconds(tot["median_propagation_s"]),
         help="From the cancel request to the handler's stop.",
     )
     c[3].metric(
         "Leaked child time",
-        widgets.seconds(float(canc["leaked_child_seconds"].fillna(0).sum())),
+        widgets.seconds(float(tot["leaked_child_seconds"])),
         help="Child work still running after its handler stopped.",
     )
-    c[4].metric(
-        "GPU time after cancel", widgets.seconds(float(canc["wasted_gpu_seconds"].fillna(0).sum()))
-    )
+    c[4].metric("GPU time after cancel", widgets.seconds(float(tot["wasted_gpu_seconds"])))
     left, right = st.columns(2)
-    left.plotly_chart(figures.propagation_figure(canc), width="stretch")
+    left.plotly_chart(
+        figures.propagation_histogram_figure(data.run(aggregates.propagation_histogram, f)),
+        width="stretch",
+    )
     leaks = data.run(aggregates.leaks_by_endpoint, f)
     right.plotly_chart(figures.leaks_figure(leaks), width="stretch")
     st.subheader("By app and endpoint")
@@ -68,9 +69,7 @@ def render() -> None:
         },
     )
     st.subheader(f"Worst {WORST_N} requests (most GPU time after the cancel)")
-    worst = canc.sort_values(
-        ["wasted_gpu_seconds", "leaked_child_seconds"], ascending=False, na_position="last"
-    ).head(WORST_N)
+    worst = data.run(aggregates.worst_cancellations, f, limit=WORST_N)
     cols = [
         "request_id",
         "app",

@@ -28,7 +28,7 @@ Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 def default_calls() -> list[Call]:
     """The calls every page makes with no filter (kept in step with the page modules)."""
-    from analyzer.ui import findings, import_page, overview, retries, timeline
+    from analyzer.ui import cancellations, findings, import_page, overview, retries, timeline
 
     f = Filters()
     return [
@@ -45,7 +45,9 @@ def default_calls() -> list[Call]:
         (queries.runners, (f,), {}),
         (aggregates.cold_starts_by_app, (f,), {}),
         (aggregates.kills_by_request, (f,), {}),
-        (queries.cancellations, (f,), {}),
+        (aggregates.cancellation_totals, (f,), {}),
+        (aggregates.propagation_histogram, (f,), {}),
+        (aggregates.worst_cancellations, (f,), {"limit": cancellations.WORST_N}),
         (aggregates.leaks_by_endpoint, (f,), {}),
         (aggregates.attempts_per_request, (f,), {}),
         (aggregates.poison_requests, (f,), {}),
@@ -67,7 +69,9 @@ def _warm(run: Callable[..., Any]) -> None:
         f = Filters()
         figures.requests_over_time_figure(results[aggregates.requests_over_time.__name__, (f,)])
         figures.runners_figure(results[queries.runners.__name__, (f,)], max_runners=20)
-        figures.propagation_figure(results[queries.cancellations.__name__, (f,)])
+        figures.propagation_histogram_figure(
+            results[aggregates.propagation_histogram.__name__, (f,)]
+        )
     except Exception:
         log.debug("warming figures failed", exc_info=True)
 

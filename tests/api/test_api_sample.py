@@ -167,3 +167,36 @@ def test_a_cancelled_request_timeline_marks_the_cancel(a: analyzer.Analysis) -> 
     fig = a.timeline_figure(str(forwarded["request_id"].iloc[0]))
     names = {t.name for t in fig.data}
     assert {"cancel requested", "cancel forwarded", "cancel received"} <= names, names
+
+
+def test_cancellation_aggregates_agree_with_the_rows(a: analyzer.Analysis) -> None:
+    """The Cancellations page's SQL aggregates say what its rows say (it no longer loads them)."""
+    canc = a.cancellations()
+    assert len(canc) > 10, "the sample has cancellations"
+    assert not aggregates.propagation_histogram(a.con).empty
+    apps = canc["app"].dropna().unique().tolist()
+    for f in (Filters(), *(Filters(app=str(app)) for app in apps)):
+        rows = queries.cancellations(a.con, f)
+        tot = aggregates.cancellation_totals(a.con, f)
+        assert tot["cancellations"] == len(rows)
+        not_fwd = int(((rows["kind"] == "cancel") & rows["forwarded_at"].isna()).sum())
+        assert tot["not_forwarded"] == not_fwd
+        median = rows["propagation_s"].median()
+        if pd.isna(median):
+            assert tot["median_propagation_s"] is None
+        else:
+            assert tot["median_propagation_s"] == pytest.approx(median)
+        assert tot["wasted_gpu_seconds"] == pytest.approx(rows["wasted_gpu_seconds"].sum())
+        assert tot["leaked_child_seconds"] == pytest.approx(rows["leaked_child_seconds"].sum())
+        hist = aggregates.propagation_histogram(a.con, f)
+        assert hist["n"].sum() == rows["propagation_s"].notna().sum()
+        if hist.empty:
+            continue
+        assert len(hist) <= aggregates.PROPAGATION_BINS
+        assert (hist["lo"] < hist["hi"]).all()
+        # binned in SQL and binned from the rows: the same bars
+        drawn = figures.propagation_figure(rows).data[0].y
+        assert list(drawn) == list(figures.propagation_histogram_figure(hist).data[0].y)
+        worst = aggregates.worst_cancellations(a.con, f, limit=5)
+        top = rows.sort_values("wasted_gpu_seconds", ascending=False, na_position="last")
+        assert worst["wasted_gpu_seconds"].tolist() == top["wasted_gpu_seconds"].head(5).tolist()
