@@ -51,13 +51,16 @@ def select(
     order_by: str,
     limit: int | None = None,
     extra: list[tuple[str, Any]] | None = None,
+    exclude: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """``SELECT *`` from one of :data:`TABLES` with filters, an order and an optional limit."""
+    """``SELECT *`` from one of :data:`TABLES` with filters, an order and an optional limit
+    (``exclude``: columns left out)."""
     time_column, columns = TABLES[table]
     where, params = where_clause(
         filters, time_column=time_column, columns=columns, extra=extra or []
     )
-    sql = f"SELECT * FROM {quote_identifier(table)} {where} ORDER BY {order_by}"
+    star = f"* EXCLUDE ({', '.join(map(quote_identifier, exclude))})" if exclude else "*"
+    sql = f"SELECT {star} FROM {quote_identifier(table)} {where} ORDER BY {order_by}"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))
@@ -170,13 +173,22 @@ def findings(
     request_id: str | None = None,
     order: FindingOrder = "time",
     limit: int | None = None,
+    evidence: bool = True,
 ) -> pd.DataFrame:
-    """The findings of the rules (table ``findings``); ``order`` by time, cost or severity."""
+    """The findings of the rules (table ``findings``); ``order`` by time, cost or severity.
+    ``evidence=False`` leaves the evidence JSON out (a table of findings does not show it,
+    and reading it for 130,000 findings to keep 5,000 took seconds on a fresh server)."""
     if not table_exists(con, "findings"):
         return pd.DataFrame(columns=["finding_id", "code", "name", "severity"])
     extra = [("request_id = ?", request_id)] if request_id else []
     return select(
-        con, "findings", filters, order_by=_FINDING_ORDER[order], limit=limit, extra=extra
+        con,
+        "findings",
+        filters,
+        order_by=_FINDING_ORDER[order],
+        limit=limit,
+        extra=extra,
+        exclude=() if evidence else ("evidence",),
     )
 
 

@@ -104,7 +104,7 @@ def render() -> None:
     st.title("Findings")
     st.caption("What the rules flagged, each with its evidence. Select a row for details.")
     f = _filters(widgets.filters())
-    table = data.run(queries.findings, f, order="severity", limit=MAX_ROWS)
+    table = data.run(queries.findings, f, order="severity", limit=MAX_ROWS, evidence=False)
     if table.empty:
         widgets.empty(
             "No findings match these filters: clear the severity, rule or endpoint "

@@ -95,7 +95,7 @@ def _kpis(s: dict[str, object]) -> None:
 
 def _top_findings(f: Filters) -> None:
     st.subheader("Top findings by cost")
-    top = data.run(queries.findings, f, order="cost", limit=TOP_N)
+    top = data.run(queries.findings, f, order="cost", limit=TOP_N, evidence=False)
     if top.empty:
         widgets.empty(
             "No findings in this window: the rules found nothing wrong here. To look "

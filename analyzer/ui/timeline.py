@@ -22,6 +22,7 @@ def _pick() -> str | None:
         widgets.filters().without("code", "severity"),
         order="cost",
         limit=PICK_LIMIT,
+        evidence=False,
     )
     options: list[str] = []
     if not worth.empty:
@@ -77,7 +78,9 @@ def _summary(req: dict[str, Any]) -> None:
 
 
 def _findings(request_id: str) -> None:
-    found = data.run(queries.findings, Filters(), request_id=request_id, order="severity")
+    found = data.run(
+        queries.findings, Filters(), request_id=request_id, order="severity", evidence=False
+    )
     if found.empty:
         st.caption("No finding names this request.")
         return

@@ -200,3 +200,10 @@ def test_cancellation_aggregates_agree_with_the_rows(a: analyzer.Analysis) -> No
         worst = aggregates.worst_cancellations(a.con, f, limit=5)
         top = rows.sort_values("wasted_gpu_seconds", ascending=False, na_position="last")
         assert worst["wasted_gpu_seconds"].tolist() == top["wasted_gpu_seconds"].head(5).tolist()
+
+
+def test_findings_without_evidence_are_the_same_rows(a: analyzer.Analysis) -> None:
+    full = queries.findings(a.con, order="severity", limit=50)
+    slim = queries.findings(a.con, order="severity", limit=50, evidence=False)
+    assert "evidence" in full and "evidence" not in slim and len(slim) == len(full) > 0
+    pd.testing.assert_frame_equal(slim, full.drop(columns=["evidence"]))
