@@ -27,6 +27,10 @@ from analyzer.lint.apps import (
 )
 from analyzer.rules.engine import SelectedRule
 
+_KEPT: list[object] = []
+"""A worker's trees: a forked worker ends with ``os._exit``, so the trees it keeps here are
+never deallocated node by node (a third of a second per 1,000 files)."""
+
 
 def available() -> bool:
     return "fork" in mp.get_all_start_methods()
@@ -47,6 +51,7 @@ def _worker(
         inherit_settings(apps, conn.recv())
         findings, suppressed = run.run_checks(modules, rules)
         conn.send(("findings", findings, suppressed))
+        _KEPT.append((parsed, modules))  # freed by the process's end, not one node at a time
     except BaseException as exc:  # the parent re-raises it; never hang the pipe
         conn.send(("error", repr(exc), None))
     finally:
