@@ -7,7 +7,15 @@ from typing import Any
 from pydantic import Field
 
 from analyzer.rules.base import Rule, RuleOptions
+from analyzer.rules.lifecycle import platform
 from analyzer.rules.status import ATTEMPT_HIT
+
+KILL_OBSERVABLE = (
+    f"(NOT coalesce(a.termination_inferred, false) OR {platform('a.answered_event_id')})"
+)
+"""A termination the logs can show: logged, or inferred from an answer the platform's gateway
+wrote. A proxy (nginx, Envoy) kills no upstream and an app's traces show no gateway, so a
+runner that falls silent after their failed attempts is no killed runner."""
 
 FAILED_SIGNATURE = (
     "CASE WHEN a.status IS NOT NULL THEN concat_ws(' ', a.status::VARCHAR, a.exc_type) "
@@ -24,7 +32,9 @@ class R001(Rule):
 
     **When it fires**: at least `min_runners` (3) attempts of one request failed with the same
     signature (status and exception type, or the gateway's `attempt.failed` error type), each
-    on a distinct runner that was terminated because of it.
+    on a distinct runner that was terminated because of it (logged, or inferred from an answer
+    the platform's gateway wrote: a proxy such as nginx or Envoy kills no runner, and an app's
+    own traces do not show the gateway).
 
     **Why it matters**: a 503, a crash or a `request_timeout` terminates the runner and the queue
     retries the request "on a new runner (up to 10 times)". When the request itself is the
@@ -54,6 +64,7 @@ class R001(Rule):
             WITH failed AS (
                 SELECT a.*, {FAILED_SIGNATURE} AS sig FROM attempts a
                 WHERE a.runner_terminated AND (a.status IS NULL OR a.status >= 400)
+                  AND {KILL_OBSERVABLE}
             ),
             poison AS (
                 SELECT request_id, sig, count(DISTINCT runner_id) AS runners
@@ -140,7 +151,8 @@ class R003(Rule):
     """Two or more attempts of one request hit `request_timeout`, each killing its runner.
 
     **When it fires**: at least `min_attempts` (2) attempts of one request ended with the
-    gateway's `request_timeout` and their runners were terminated.
+    gateway's `request_timeout` and their runners were terminated (logged, or inferred from the
+    platform's gateway's answer: a proxy's timeout, such as nginx's own 504, kills no runner).
 
     **Why it matters**: when `request_timeout` is exceeded "the gateway kills the connection,
     terminates the runner, and retries the request (unless you set
@@ -170,6 +182,7 @@ class R003(Rule):
             WITH timed_out AS (
                 SELECT a.* FROM attempts a
                 WHERE a.error_type = 'request_timeout' AND a.runner_terminated
+                  AND {KILL_OBSERVABLE}
             ),
             loops AS (
                 SELECT request_id, count(*) AS n FROM timed_out GROUP BY ALL HAVING count(*) >= ?

@@ -95,3 +95,28 @@ def test_upstream_header_time_tells_nginx_failures_from_app_answers(tmp_path: Pa
     ]
     sql, python = sql_vs_python(path)
     assert sql == python
+
+
+def test_nginx_kills_no_upstream_so_its_failures_infer_no_termination(tmp_path: Path) -> None:
+    """Failed attempts whose upstreams are never seen again (the end of the log) are no killed
+    runners: nginx does not kill upstreams, so no R003 (two proxy timeouts) and no R001 (three
+    refused upstreams), and no runner counted as terminated."""
+    lines = [
+        _HEAD.format(s=6, st=504) + '"127.0.0.1:9001, 127.0.0.1:9002" "504, 504" "0.500, 0.500" '
+        '1.001 1795269607.001 "req-2to" - "-, -"',
+        _HEAD.format(s=8, st=502) + '"127.0.0.1:9003, 127.0.0.1:9004, 127.0.0.1:9005" '
+        '"502, 502, 502" "0.000, 0.000, 0.001" 0.002 1795269608.002 "req-3ref" - "-, -, -"',
+    ]
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(lines) + "\n")
+    con = connect(tmp_path / "db.duckdb")
+    import_paths(con, [path])
+    analyze(con, Config())
+    failed = con.execute(
+        "SELECT request_id, count(*), count(*) FILTER (WHERE error_type = 'request_timeout') "
+        "FROM attempts GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert failed == [("req-2to", 2, 2), ("req-3ref", 3, 0)]
+    findings = con.execute("SELECT code, request_id FROM findings").fetchall()
+    con.close()
+    assert findings == []
