@@ -58,6 +58,12 @@ def register(sub: Any) -> None:
     p.add_argument("--config", metavar="FILE", help="analyzer.toml or pyproject.toml")
     p.add_argument("--output", "-o", metavar="FILE", help="write the report here, not stdout")
     p.add_argument(
+        "--cache",
+        metavar="FILE",
+        help="keep what each file gave here (JSON), by its content: unchanged files are not "
+        "parsed again (default: no cache)",
+    )
+    p.add_argument(
         "--workers",
         type=positive_int,
         metavar="N",
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         config,
         exclude=[*config.lint.exclude, *(args.exclude or [])],
         workers=args.workers,
+        cache=args.cache,
     )
     findings, known = with_baseline(args, result.findings, baseline)
     report = CheckReport(

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -41,6 +42,9 @@ from analyzer.report.base import display_path
 from analyzer.rules import REGISTRY
 from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.engine import SelectedRule
+
+if TYPE_CHECKING:
+    from analyzer.lint.cache import LintCache
 
 
 @dataclass(frozen=True)
@@ -285,11 +289,19 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def lint_sources(
-    sources: Sequence[tuple[str, bytes]], rules: Sequence[SelectedRule], workers: int = 1
+    sources: Sequence[tuple[str, bytes]],
+    rules: Sequence[SelectedRule],
+    workers: int = 1,
+    cache: LintCache | None = None,
 ) -> Counts:
     """Lint ``(path, bytes)`` pairs; with ``workers`` > 1 (and enough files) in that many
-    forked processes (:mod:`analyzer.lint.parallel`), with the same result."""
+    forked processes (:mod:`analyzer.lint.parallel`), with the same result; with a ``cache``
+    (:mod:`analyzer.lint.cache`) in this process, parsing only what it lacks."""
     with _no_cyclic_gc():
+        if cache is not None:
+            from analyzer.lint.cache import lint_cached
+
+            return lint_cached(sources, rules, cache)
         return _lint_sources(sources, rules, workers)
 
 
@@ -324,8 +336,10 @@ def lint_paths(
     config: Config | None = None,
     exclude: Iterable[str] = (),
     workers: int | None = None,
+    cache: str | os.PathLike[str] | None = None,
 ) -> LintResult:
-    """Lint the Python files under ``paths`` with the rules ``config`` selects."""
+    """Lint the Python files under ``paths`` with the rules ``config`` selects (keeping what
+    each file gave in the ``cache`` file, when one is named: :mod:`analyzer.lint.cache`)."""
     config = config or Config()
     started = time.perf_counter()
     rules = selected_rules(config)
@@ -337,8 +351,13 @@ def lint_paths(
             sources.append((str(f), f.read_bytes()))
         except OSError as exc:
             unreadable.append(Unparsable(str(f), None, f"cannot read: {exc.strerror}"))
+    kept = None
+    if cache is not None:
+        from analyzer.lint.cache import LintCache
+
+        kept = LintCache(cache, rules)
     findings, apps, suppressed, bad = lint_sources(
-        sources, rules, default_workers() if workers is None else workers
+        sources, rules, default_workers() if workers is None else workers, kept
     )
     return LintResult(
         findings=tuple(findings),
