@@ -16,14 +16,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzer.commands.reporting import (
-    FORMAT_NAMES,
-    baseline_of,
-    config_of,
-    positive_int,
-    with_baseline,
-    write_report,
-)
+from analyzer.commands import reporting
+from analyzer.commands.reporting import FORMAT_NAMES
 from analyzer.errors import AnalyzerError, DatabaseLockedError, InputNotFoundError
 
 if TYPE_CHECKING:
@@ -92,7 +86,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=reporting.positive_int,
         default=None,
         metavar="N",
         help="analyse in shards by app on N local processes (default 1: in this process; "
@@ -225,10 +219,10 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from analyzer.report import CheckReport, render
 
-    config = config_of(args)
-    baseline = baseline_of(args)
+    config = reporting.config_of(args)
+    baseline = reporting.baseline_of(args)
     result = _analyse(args, config)
-    findings, suppressed = with_baseline(args, result.findings, baseline)
+    findings, suppressed = reporting.with_baseline(args, result.findings, baseline)
     report = CheckReport(
         findings=findings,
         rules=result.rules,
@@ -238,7 +232,7 @@ def _run(args: argparse.Namespace) -> int:
         allowed=result.allowed,
         docs_url=config.docs_url,
     )
-    write_report(
+    reporting.write_report(
         render(report, args.format),
         args.output,
         f"{len(findings)} findings, {len(report.failing)} at or above {config.fail_on}",

@@ -15,14 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from analyzer.commands.reporting import (
-    FORMAT_NAMES,
-    baseline_of,
-    config_of,
-    positive_int,
-    with_baseline,
-    write_report,
-)
+from analyzer.commands import reporting
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -40,7 +33,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="Python files, folders or globs")
     p.add_argument(
-        "--format", choices=FORMAT_NAMES, default="text", help="output format (default: text)"
+        "--format",
+        choices=reporting.FORMAT_NAMES,
+        default="text",
+        help="output format (default: text)",
     )
     p.add_argument(
         "--fail-on",
@@ -65,7 +61,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--workers",
-        type=positive_int,
+        type=reporting.positive_int,
         metavar="N",
         help="processes to parse in (default: the CPUs, at most 4, from 300 files on; 1: this one)",
     )
@@ -86,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.lint import lint_paths
     from analyzer.report import CheckReport, render
 
-    config = config_of(args)
-    baseline = baseline_of(args)
+    config = reporting.config_of(args)
+    baseline = reporting.baseline_of(args)
     paths = args.paths or config.lint.paths or ["."]
     result = lint_paths(
         paths,
@@ -96,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         cache=args.cache,
     )
-    findings, known = with_baseline(args, result.findings, baseline)
+    findings, known = reporting.with_baseline(args, result.findings, baseline)
     report = CheckReport(
         findings=findings,
         rules=result.rules,
@@ -112,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         extra={"srcroot": str(repo_root(Path.cwd()))},
         kind="lint",
     )
-    write_report(
+    reporting.write_report(
         render(report, args.format),
         args.output,
         f"{len(findings)} findings in {result.files} files, "

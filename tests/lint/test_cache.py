@@ -13,19 +13,12 @@ from analyzer.config import Config
 from analyzer.lint import cache as cache_mod
 from analyzer.lint import lint_sources, selected_rules
 from analyzer.lint.cache import LintCache
+from tests.lint.test_cases import SHARED_BASE, SHARED_LEAF
 from tests.lint.test_prefilter import _sources
 
 RULES = selected_rules(Config())
 
-BASE = b"import fal\n\nclass Shared(fal.App):\n    request_timeout = 30\n"
-LEAF = b"""import asyncio
-import fal
-
-class Leaf(Shared):
-    @fal.endpoint("/")
-    def run(self, n: int) -> int:
-        return asyncio.run(asyncio.wait_for(self.job(n), 90))
-"""
+BASE, LEAF = SHARED_BASE, SHARED_LEAF
 
 
 def _plain(result: tuple) -> tuple:

@@ -122,14 +122,8 @@ class Worker(Base):
     assert r003.snippet == "class Worker(Base):"
 
 
-def test_workers_give_the_single_process_result(tmp_path) -> None:
-    """The forked workers (analyzer.lint.parallel) find exactly what one process finds, also
-    for an app whose base app (and its request_timeout) sits in another worker's share."""
-    from analyzer.lint.run import MIN_FILES_PER_WORKER
-
-    sources = [(f"case{i:03d}.py", c.source.encode()) for i, c in enumerate(CASES)]
-    base = b"import fal\n\nclass Shared(fal.App):\n    request_timeout = 30\n"
-    sub = b"""import asyncio
+SHARED_BASE = b"import fal\n\nclass Shared(fal.App):\n    request_timeout = 30\n"
+SHARED_LEAF = b"""import asyncio
 import fal
 
 class Leaf(Shared):
@@ -137,6 +131,16 @@ class Leaf(Shared):
     def run(self, n: int) -> int:
         return asyncio.run(asyncio.wait_for(self.job(n), 90))
 """
+"""An app (in leaf.py) whose base app and its 30 s request_timeout sit in base.py: C007."""
+
+
+def test_workers_give_the_single_process_result(tmp_path) -> None:
+    """The forked workers (analyzer.lint.parallel) find exactly what one process finds, also
+    for an app whose base app (and its request_timeout) sits in another worker's share."""
+    from analyzer.lint.run import MIN_FILES_PER_WORKER
+
+    sources = [(f"case{i:03d}.py", c.source.encode()) for i, c in enumerate(CASES)]
+    base, sub = SHARED_BASE, SHARED_LEAF
     sources += [
         ("base.py", base),
         ("leaf.py", sub),
