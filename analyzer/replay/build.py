@@ -139,7 +139,7 @@ def _run(con: duckdb.DuckDBPyConnection, policy: Policy, scope: Scope) -> str:
     incr.record_scope(con, "_rp_429_all")
     con.execute(
         "DROP VIEW replay_events; DROP TABLE replay_offsets_other; DROP TABLE replay_429_other; "
-        "DROP TABLE _rp_429_all"
+        "DROP TABLE _rp_429_all; DROP TABLE replay_offsets_given; DROP TABLE replay_runners_given"
     )
     return seen["429"]
 

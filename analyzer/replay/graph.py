@@ -11,7 +11,8 @@ is the file's. Kinds:
 Inputs are other relations or :data:`SOURCES`: ``replay_events`` (the events being replayed: all
 of them, or an incremental replay's scope), ``events`` (every imported event: the window), what
 an incremental replay keeps of the apps it does not replay (``replay_offsets_other``: their
-runners' clock offsets; ``replay_429_other``: their 429 counts; empty in a full replay) and the
+runners' clock offsets; ``replay_429_other``: their 429 counts; empty in a full replay), the
+rows given from outside (:data:`GIVEN_SOURCES`: empty unless a shard worker fills them) and the
 policy's lookup tables (:mod:`analyzer.replay.policy_sql`). One relation is a Python step:
 ``policy_status``, the status rules with the 429 behaviour the logs show resolved
 (``_rp_observed_429``). :func:`relations` refuses an input that is not declared or not known, a
@@ -37,9 +38,20 @@ from analyzer.replay.schema import REPLAY_TABLES, fill
 from analyzer.store import quote_identifier
 
 SQL_DIR = Path(__file__).with_name("sql")
+GIVEN_SOURCES: frozenset[str] = frozenset({"replay_offsets_given", "replay_runners_given"})
+"""Rows of ``clock_offsets`` / ``runners`` computed elsewhere from the whole day, which the
+replay takes as they are instead of computing them (a time slice of a sharded analysis sees
+only part of a runner's life: analyzer/shard/); empty in a normal replay."""
 Kind = Literal["temp", "table", "view", "step"]
 SOURCES: frozenset[str] = frozenset(
-    {"replay_events", "events", "replay_offsets_other", "replay_429_other", *POLICY_TABLES}
+    {
+        "replay_events",
+        "events",
+        "replay_offsets_other",
+        "replay_429_other",
+        *GIVEN_SOURCES,
+        *POLICY_TABLES,
+    }
 )
 
 

@@ -120,8 +120,20 @@ def plan(con: duckdb.DuckDBPyConnection, policy: Policy) -> Scope:
     return FULL if float(share) > MAX_SHARE else Scope(tuple(sorted(apps)))
 
 
+def install_given(con: duckdb.DuckDBPyConnection) -> None:
+    """The given ``clock_offsets`` / ``runners`` rows (:data:`analyzer.replay.graph.GIVEN_SOURCES`):
+    empty, unless the caller created them before the replay (a shard worker does)."""
+    for name, table in (
+        ("replay_offsets_given", "clock_offsets"),
+        ("replay_runners_given", "runners"),
+    ):
+        cols = ", ".join(f"{quote_identifier(c)} {t}" for c, t in REPLAY_TABLES[table])
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({cols})")
+
+
 def install_sources(con: duckdb.DuckDBPyConnection, scope: Scope) -> None:
     """``replay_events`` and what the apps out of scope contribute (see the module docstring)."""
+    install_given(con)
     if scope.full:
         con.execute("CREATE OR REPLACE TEMP VIEW replay_events AS SELECT * FROM events")
         con.execute(

@@ -20,8 +20,10 @@
 -- clamps the estimate. No pair at all: offset 0.
 -- With the estimate inside the interval, every causal pair used is ordered correctly after
 -- alignment. Runner timestamps are aligned as ``ts - offset``; the raw value stays in ``events``.
+-- A runner in ``replay_offsets_given`` (estimated over the whole day by a sharded analysis whose
+-- time slice sees part of its life; empty otherwise) keeps the given row.
 -- kind: table
--- inputs: _rp_pairs
+-- inputs: _rp_pairs, replay_offsets_given
 WITH b AS (
     SELECT runner_id,
            max(lo) FILTER (WHERE tight) AS lo_t, min(hi) FILTER (WHERE tight) AS hi_t,
@@ -38,4 +40,6 @@ SELECT runner_id,
        (CASE WHEN lo_loose > est AND lo_loose <= coalesce(hi_t, lo_loose) THEN lo_loose
              ELSE est END)::DOUBLE AS offset_s,
        lo::DOUBLE AS lower_s, hi::DOUBLE AS upper_s, n::INTEGER AS samples
-FROM e
+FROM e WHERE runner_id NOT IN (SELECT runner_id FROM replay_offsets_given)
+UNION ALL BY NAME
+SELECT runner_id, offset_s, lower_s, upper_s, samples FROM replay_offsets_given

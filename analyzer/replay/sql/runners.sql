@@ -6,8 +6,10 @@
 -- (a logged ``runner.terminated``, or a termination inferred on one of its attempts: the runner
 -- went silent after an answer that kills it, ``end_inferred``), ``stopped`` (``runner.stopped``),
 -- else ``unknown`` (still alive at the end of the window).
+-- A runner in ``replay_runners_given`` (its row over the whole day, from a sharded analysis whose
+-- time slice sees part of its life; empty otherwise) keeps the given row.
 -- kind: table
--- inputs: _rp_attempts, _rp_rseen, _rp_term, clock_offsets, policy_price, policy_scalar
+-- inputs: _rp_attempts, _rp_rseen, _rp_term, clock_offsets, policy_price, policy_scalar, replay_runners_given
 WITH seen AS (SELECT * FROM _rp_rseen),
 logged AS (
     SELECT runner_id, arg_min({'ts': ts, 'event_id': event_id, 'reason': reason,
@@ -73,3 +75,6 @@ SELECT e.runner_id, e.app, e.machine_type, e.started_at, e.ready_at,
                                   WHERE key = 'default_gpu_hour_usd')) AS price_usd_per_gpu_hour
 FROM ended e LEFT JOIN clock_offsets o USING (runner_id)
 LEFT JOIN policy_price pp ON pp.machine_type = e.machine_type
+WHERE e.runner_id NOT IN (SELECT runner_id FROM replay_runners_given)
+UNION ALL BY NAME
+SELECT * FROM replay_runners_given
