@@ -13,6 +13,7 @@ import argparse
 import gc
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,14 @@ def register(sub: Any) -> None:
         help="where the Parquet shards live (default: a temporary folder; on a cluster: a "
         "folder every worker can read)",
     )
+    p.add_argument(
+        "--max-shard-events",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="with --workers/--engine ray: cut an app (or apps sharing runners) above N events "
+        "into time slices of at most N events, context included (default 3000000)",
+    )
     p.set_defaults(func=run)
 
 
@@ -130,6 +139,8 @@ def _analyze(args: argparse.Namespace, con: Any, config: Config) -> AnalysisResu
     options = ShardOptions(
         workers=workers, engine=args.engine, ray_address=args.ray_address, workdir=args.shard_dir
     )
+    if args.max_shard_events:
+        options = replace(options, max_shard_events=args.max_shard_events)
     return analyze_sharded(con, config, options)
 
 

@@ -38,8 +38,12 @@ def merge_outputs(
     *,
     meta: dict[str, str],
     allowed: int,
+    whole_day: dict[str, str] | None = None,
 ) -> None:
-    """Replace the replay tables, ``findings`` and the analysis views by the shards' union."""
+    """Replace the replay tables, ``findings`` and the analysis views by the shards' union;
+    a table of ``whole_day`` (name -> Parquet file) is taken from that file instead (the
+    runners' facts computed over the whole day when some group was cut into time slices)."""
+    whole_day = whole_day or {}
     if not results:
         raise ValueError("no shard results to merge")
     schema = json.loads((Path(results[0].out_dir) / "schema.json").read_text(encoding="utf-8"))
@@ -50,6 +54,8 @@ def merge_outputs(
             _drop(con, name)
         for table in output_tables():
             files = [str(Path(r.out_dir) / f"{table}.parquet") for r in results]
+            if table in whole_day:
+                files = [whole_day[table]]
             _drop(con, table)
             con.execute(schema["tables"][table])
             source = f"read_parquet({_list_sql(files)}, union_by_name = true)"

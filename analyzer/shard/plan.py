@@ -37,6 +37,13 @@ from analyzer.replay.policy import Policy
 UNSPLITTABLE_SHARE = 0.75
 """A time slice holding more than this share of its group's events makes splitting useless."""
 
+MAX_RESIZES = 4
+"""How many times the number of slices of a group is raised to make its largest slice fit."""
+
+MAX_SLICE_FACTOR = 2
+"""A group gets at most this many times the slices its size alone asks for (the context of
+each slice is paid again in every slice)."""
+
 LIFECYCLE_WINDOW_S = 600.0
 """The default burst window of L001 (rules/lifecycle.py), part of a slice's margin."""
 
@@ -87,6 +94,13 @@ class Plan:
     margin_s: float
     unsplittable: tuple[str, ...] = ()
     """Groups above ``max_shard_events`` left whole (see :func:`plan_shards`)."""
+    split: tuple[str, ...] = ()
+    """Groups cut into time slices."""
+
+    @property
+    def largest(self) -> int:
+        """Events of the largest shard (context included)."""
+        return max((s.events for s in self.shards), default=0)
 
 
 _KEYS_SQL = """
@@ -112,7 +126,7 @@ GROUP BY q.request_id, q.app, q.us, q.span_us;
 DROP TABLE _sh_req0;
 
 CREATE OR REPLACE TEMP TABLE _sh_ev AS
-SELECT e.event_id, e.request_id, e.runner_id, epoch_us(e.ts) AS us,
+SELECT e.event_id, e.request_id, e.runner_id, e.event, epoch_us(e.ts) AS us,
        coalesce(q.app, e.app, r.app, '') AS key_app, e.app AS own_app, r.app AS runner_app
 FROM events e
 LEFT JOIN _sh_req q USING (request_id)
@@ -168,9 +182,10 @@ def plan_shards(
 ) -> Plan:
     """Write the shards' events under ``root`` and return the plan (see the module docstring).
 
-    A group whose largest time slice would still hold most of its events (its runners live
-    through the whole window, so each slice needs nearly all their events as context) is not
-    split: the plan is made again with it whole (``Plan.unsplittable``)."""
+    A group above ``max_shard_events`` is cut into ``k`` slices, ``k`` raised until its
+    largest slice (context included) fits, at most :data:`MAX_RESIZES` times. A group whose
+    largest slice would still hold most of its events (the margin is most of the window) is
+    left whole (``Plan.unsplittable``)."""
     root.mkdir(parents=True, exist_ok=True)
     total, lo, hi = con.execute(
         "SELECT count(*), epoch_us(min(ts)), epoch_us(max(ts)) FROM events"
@@ -183,58 +198,44 @@ def plan_shards(
     for app, n in sizes.items():
         group_events[comp[app]] = group_events.get(comp[app], 0) + int(n)
     margin = margin_seconds(con, policy)
-
-    shard_rows: list[tuple[int, str, int | None, int | None, int | None]] = []
-    # (index, group, slice_no, lo_us, hi_us) ; unsplit groups: slice None
-    by_bucket: dict[int, list[str]] = {}
-    split: dict[str, int] = {}
-    for group in sorted(group_events):
-        n = group_events[group]
-        if max_shard_events and n > max_shard_events and group not in no_split:
-            split[group] = math.ceil(n / max_shard_events)
-        else:
-            by_bucket.setdefault(bucket_of(group, buckets), []).append(group)
-    index = 0
-    bucket_index: dict[int, int] = {}
-    for b in sorted(by_bucket):
-        bucket_index[b] = index
-        for group in by_bucket[b]:
-            shard_rows.append((index, group, None, None, None))
-        index += 1
-    for group, k in split.items():
-        bounds = _slice_bounds(con, [a for a, g in comp.items() if g == group], k)
-        edges_us: list[int | None] = [None, *bounds, None]
-        for k_ in range(len(edges_us) - 1):
-            shard_rows.append((index, group, k_, edges_us[k_], edges_us[k_ + 1]))
-            index += 1
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sh_map (key_app VARCHAR, grp VARCHAR, shard INTEGER, "
-        "slice_no INTEGER, lo_us BIGINT, hi_us BIGINT)"
-    )
-    rows = [
-        (app, comp[app], idx, sl, a, b)
-        for idx, g, sl, a, b in shard_rows
-        for app in sorted(x for x, gx in comp.items() if gx == g)
-    ]
-    if rows:
-        con.executemany("INSERT INTO _sh_map VALUES (?, ?, ?, ?, ?, ?)", rows)
-    _membership(con, margin)
-    if split:
-        largest = con.execute(
-            "SELECT m.grp, max(c.n) FROM (SELECT shard, count(*) AS n FROM _sh_member "
-            "GROUP BY shard) c JOIN (SELECT DISTINCT grp, shard FROM _sh_map "
-            "WHERE slice_no IS NOT NULL) m USING (shard) GROUP BY m.grp"
-        ).fetchall()
-        whole = {str(g) for g, n in largest if n > UNSPLITTABLE_SHARE * group_events[str(g)]}
-        if whole:
-            return plan_shards(
-                con,
-                root,
-                buckets=buckets,
-                policy=policy,
-                max_shard_events=max_shard_events,
-                no_split=no_split | whole,
-            )
+    whole = set(no_split)
+    split = {
+        g: math.ceil(n / max_shard_events)
+        for g, n in sorted(group_events.items())
+        if max_shard_events and n > max_shard_events and g not in whole
+    }
+    for resize in range(MAX_RESIZES + 1):
+        shard_rows = _layout(con, comp, group_events, split, buckets)
+        _membership(con, margin)
+        if not split or not max_shard_events:
+            break
+        largest = {
+            str(g): int(n)
+            for g, n in con.execute(
+                "SELECT m.grp, max(c.n) FROM (SELECT shard, count(*) AS n FROM _sh_member "
+                "GROUP BY shard) c JOIN (SELECT DISTINCT grp, shard FROM _sh_map "
+                "WHERE slice_no IS NOT NULL) m USING (shard) GROUP BY m.grp"
+            ).fetchall()
+        }
+        useless = {g for g, n in largest.items() if n > UNSPLITTABLE_SHARE * group_events[g]}
+        too_big = {g: n for g, n in largest.items() if n > max_shard_events and g not in useless}
+        if not useless and (not too_big or resize == MAX_RESIZES):
+            break
+        whole |= useless
+        for g in useless:
+            split.pop(g, None)
+        grown = False
+        for g, n in too_big.items():
+            # a slice is its own share (n_g / k) plus a context that does not shrink with k:
+            # more slices help only while the context leaves room for some own events
+            context = n - group_events[g] / split[g]
+            if context < 0.9 * max_shard_events:
+                want = math.ceil(1.1 * group_events[g] / (max_shard_events - context))
+                want = min(want, MAX_SLICE_FACTOR * math.ceil(group_events[g] / max_shard_events))
+                if want > split[g]:
+                    split[g], grown = want, True
+        if not useless and not grown:
+            break
     events_dir = root / "events"
     # one COPY per shard (a semi-join on its event ids): a partitioned COPY of every shard at
     # once keeps a buffer per partition and ran out of a 1 GB limit at 10M events
@@ -283,8 +284,49 @@ def plan_shards(
         events=int(total),
         window_us=(int(lo or 0), int(hi or 0)),
         margin_s=margin,
-        unsplittable=tuple(sorted(no_split)),
+        unsplittable=tuple(sorted(whole)),
+        split=tuple(sorted(split)),
     )
+
+
+def _layout(
+    con: duckdb.DuckDBPyConnection,
+    comp: dict[str, str],
+    group_events: dict[str, int],
+    split: dict[str, int],
+    buckets: int,
+) -> list[tuple[int, str, int | None, int | None, int | None]]:
+    """Shard numbers: one per non-empty bucket of whole groups, then one per time slice of each
+    split group; fills ``_sh_map`` (app -> shard, slice bounds). Rows: (index, group, slice_no,
+    lo_us, hi_us), slice None for whole groups."""
+    by_bucket: dict[int, list[str]] = {}
+    for group in sorted(group_events):
+        if group not in split:
+            by_bucket.setdefault(bucket_of(group, buckets), []).append(group)
+    shard_rows: list[tuple[int, str, int | None, int | None, int | None]] = []
+    index = 0
+    for b in sorted(by_bucket):
+        for group in by_bucket[b]:
+            shard_rows.append((index, group, None, None, None))
+        index += 1
+    for group, k in sorted(split.items()):
+        bounds = _slice_bounds(con, [a for a, g in comp.items() if g == group], k)
+        edges_us: list[int | None] = [None, *bounds, None]
+        for k_ in range(len(edges_us) - 1):
+            shard_rows.append((index, group, k_, edges_us[k_], edges_us[k_ + 1]))
+            index += 1
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sh_map (key_app VARCHAR, grp VARCHAR, shard INTEGER, "
+        "slice_no INTEGER, lo_us BIGINT, hi_us BIGINT)"
+    )
+    rows = [
+        (app, comp[app], idx, sl, a, b)
+        for idx, g, sl, a, b in shard_rows
+        for app in sorted(x for x, gx in comp.items() if gx == g)
+    ]
+    if rows:
+        con.executemany("INSERT INTO _sh_map VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return shard_rows
 
 
 def _slice_bounds(con: duckdb.DuckDBPyConnection, apps: list[str], k: int) -> list[int]:
@@ -321,13 +363,11 @@ SELECT DISTINCT event_id, shard FROM (
     -- the slice's own requests
     SELECT e.event_id, s.shard FROM _sh_ev e JOIN _sh_rslice s USING (request_id)
     UNION ALL
-    -- every event of the runners it touches or owns
-    SELECT e.event_id, t.shard FROM _sh_ev e JOIN (
-        SELECT DISTINCT e.runner_id, s.shard FROM _sh_ev e JOIN _sh_rslice s USING (request_id)
-        WHERE e.runner_id IS NOT NULL
-        UNION
-        SELECT runner_id, shard FROM _sh_rown
-    ) t USING (runner_id)
+    -- the lifecycle events of the group's runners (a few per runner: start, ready, end)
+    SELECT e.event_id, m.shard FROM _sh_ev e JOIN _sh_map m USING (key_app)
+    WHERE m.slice_no IS NOT NULL AND e.runner_id IS NOT NULL
+      AND e.event IN ('runner.started', 'runner.ready', 'runner.setup_failed',
+                      'runner.stopped', 'runner.terminated')
     UNION ALL
     -- the margin around its bounds
     SELECT e.event_id, m.shard FROM _sh_ev e JOIN _sh_map m USING (key_app)

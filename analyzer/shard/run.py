@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -31,6 +31,12 @@ from analyzer.config import Config
 from analyzer.shard.engines import run_local, run_ray
 from analyzer.shard.merge import merge_outputs
 from analyzer.shard.plan import Plan, Shard, plan_shards
+from analyzer.shard.runner_facts import (
+    SEEN_FILE,
+    stale_views,
+    whole_day_offsets,
+    whole_day_runners,
+)
 from analyzer.shard.worker import ShardResult, ShardTask
 
 if TYPE_CHECKING:
@@ -134,6 +140,7 @@ def analyze_sharded(
             plan = plan_shards(
                 con, root, buckets=buckets, policy=policy, max_shard_events=options.max_shard_events
             )
+            offsets = whole_day_offsets(con, root, policy) if plan.split else None
         planned = time.perf_counter()
         tasks = [
             ShardTask(
@@ -144,12 +151,18 @@ def analyze_sharded(
                 memory_limit=options.memory_limit,
                 threads=1 if options.workers > 1 else 2,
                 max_attempts=policy.max_attempts,
+                given_offsets=str(offsets) if offsets and s.is_slice else None,
             )
             for s in plan.shards
         ]
         results, runs = _map(tasks, options)
         if policy.retry_429 == "auto":
             results = _agree_on_429(tasks, results, runs, options, root, policy)
+        whole_day: dict[str, str] = {}
+        if offsets is not None:
+            with _limited(con, options.memory_limit, root / "spill"):
+                whole_day = _whole_day_runners(con, tasks, results, runs, options, root, policy)
+            whole_day["clock_offsets"] = str(offsets)
         for stale in (root / "out").glob("*.tmp-*"):  # what killed workers left half-written
             shutil.rmtree(stale, ignore_errors=True)
         mapped = time.perf_counter()
@@ -160,6 +173,7 @@ def analyze_sharded(
                 ordered,
                 meta=_first_meta(ordered, runs),
                 allowed=sum(r.allowed for r in ordered),
+                whole_day=whole_day,
             )
             summary_relations.build(con)  # the faces' aggregates, over the unioned tables
         merged = time.perf_counter()
@@ -178,6 +192,10 @@ def analyze_sharded(
         "merge_s": round(merged - mapped, 3),
         "margin_s": round(plan.margin_s, 3),
         "unsplittable": list(plan.unsplittable),
+        "split": list(plan.split),
+        "max_shard_events": options.max_shard_events,
+        "largest_shard_events": plan.largest,
+        "reruns_runners": sorted(runs.reruns_runners),
     }
     return AnalysisResult(
         findings=findings,
@@ -196,6 +214,7 @@ class _Runs:
     attempts: dict[int, int]
     first_meta: dict[int, dict[str, str]]
     reruns_429: set[int]
+    reruns_runners: set[int] = field(default_factory=set)
 
 
 def _map(tasks: list[ShardTask], options: ShardOptions) -> tuple[dict[int, ShardResult], _Runs]:
@@ -250,8 +269,37 @@ def _agree_on_429(
     )
     redo = [replace(t, config=t.config.model_copy(update={"policy": str(fixed)})) for t in again]
     runs.reruns_429.update(t.shard.index for t in redo)
+    for t in redo:  # later rounds (runners' whole-day facts) keep the database's 429 answer
+        tasks[[x.shard.index for x in tasks].index(t.shard.index)] = t
     _run(redo, options, lambda r, a: results.__setitem__(r.index, r))
     return results
+
+
+def _whole_day_runners(
+    con: duckdb.DuckDBPyConnection,
+    tasks: list[ShardTask],
+    results: dict[int, ShardResult],
+    runs: _Runs,
+    options: ShardOptions,
+    root: Path,
+    policy: Any,
+) -> dict[str, str]:
+    """``runners`` over the whole day (analyzer/shard/runner_facts.py), and a second round for
+    the time slices whose view of a runner differed from it."""
+    offsets = root / "clock_offsets.parquet"
+    attempts = [str(Path(results[t.shard.index].out_dir) / "attempts.parquet") for t in tasks]
+    runners = whole_day_runners(con, root, policy, attempts, offsets)
+    seen = {
+        t.shard.index: str(Path(results[t.shard.index].out_dir) / SEEN_FILE)
+        for t in tasks
+        if t.shard.is_slice
+    }
+    stale = set(stale_views(con, runners, seen))
+    if stale:
+        redo = [replace(t, given_runners=str(runners)) for t in tasks if t.shard.index in stale]
+        runs.reruns_runners.update(stale)
+        _run(redo, options, lambda r, a: results.__setitem__(r.index, r))
+    return {"runners": str(runners)}
 
 
 def _first_meta(ordered: list[ShardResult], runs: _Runs) -> dict[str, str]:

@@ -27,8 +27,10 @@ import duckdb
 
 from analyzer import store
 from analyzer.config import Config
+from analyzer.replay.incremental import install_given
 from analyzer.replay.schema import REPLAY_TABLES, VIEWS
 from analyzer.shard.plan import Shard
+from analyzer.shard.runner_facts import SEEN_FILE
 
 Own = Callable[[str], str]
 """``own(table)``: the SQL condition selecting the rows of ``table`` a shard owns."""
@@ -51,6 +53,10 @@ class ShardTask:
     memory_limit: str = "1GB"
     threads: int = 1
     max_attempts: int = 10
+    given_offsets: str | None = None
+    """Whole-day clock offsets (Parquet) the replay takes as given (time slices)."""
+    given_runners: str | None = None
+    """Whole-day ``runners`` rows (Parquet) the replay takes as given (a slice's second round)."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,11 @@ def run_shard(task: ShardTask) -> ShardResult:
         )
         events = _count(con, "events")
         _add_window_events(con, task.window_us)
+        _give(con, task)
         result = analyze(con, task.config)
         own = _own_predicate_sql(con, task)
+        if task.shard.is_slice:  # its whole view of its runners, compared with the whole day's
+            con.execute(f"COPY runners TO '{_sql_str(str(work / SEEN_FILE))}' (FORMAT parquet)")
         for table in output_tables():
             where = own(table)
             con.execute(
@@ -150,6 +159,21 @@ def run_shard(task: ShardTask) -> ShardResult:
     )
 
 
+def _give(con: duckdb.DuckDBPyConnection, task: ShardTask) -> None:
+    """The whole day's rows of the shard's runners the replay takes as given."""
+    install_given(con)
+    for name, path in (
+        ("replay_offsets_given", task.given_offsets),
+        ("replay_runners_given", task.given_runners),
+    ):
+        if path:
+            con.execute(
+                f"INSERT INTO {name} BY NAME SELECT * FROM read_parquet(?) "
+                "WHERE runner_id IN (SELECT runner_id FROM events)",
+                [path],
+            )
+
+
 def _add_window_events(con: duckdb.DuckDBPyConnection, window_us: tuple[int, int]) -> None:
     rows = [
         (WINDOW_EVENT_IDS[0], window_us[0]),
@@ -192,11 +216,12 @@ def _own_predicate_sql(con: duckdb.DuckDBPyConnection, task: ShardTask) -> Own:
             ).fetchall()
         }
         if "request_id" not in cols and "runner_id" not in cols and "event_id" in cols:
+            # an event of a request: its request's slice; any other: the slice of its time
+            # (a slice holds every event of its range, not every event of its runners)
             return (
                 "event_id IN (SELECT e.event_id FROM events e WHERE "
                 "CASE WHEN e.request_id IS NOT NULL "
                 "THEN e.request_id IN (SELECT id FROM _own_req) "
-                "WHEN e.runner_id IS NOT NULL THEN e.runner_id IN (SELECT id FROM _own_run) "
                 f"ELSE {in_range('e.ts')} END)"
             )
         branches = []
