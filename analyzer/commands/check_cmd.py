@@ -112,7 +112,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--max-shard-events",
-        type=positive_int,
+        type=reporting.positive_int,
         default=None,
         metavar="N",
         help="with --workers/--engine ray: cut an app (or apps sharing runners) above N events "
