@@ -4,10 +4,10 @@
     python benchmarks/shard.py --requests 1200000 --workdir /tmp/bench-shard10m --only 1
 
 The workload is ``/work/shared/bench/gen_native.py N FILE`` (about 8 events per request), kept
-in the work folder. Steps, each a process of its own (wall time; peak RSS from ``os.wait4``,
-which covers the process and the workers it waited for; each worker also reports its own):
+in the work folder. Steps, each a process of its own (wall time; the process's own peak RSS,
+VmHWM through ``analyzer.procmem``; each worker reports its own in the JSON summary):
 
-1. ``analyzer import FILE --db base.duckdb``;
+1. ``analyzer import FILE --db base.duckdb`` (skipped when ``base-N.duckdb`` exists);
 2. for each variant and each ``--workers`` count: a copy of the database, then
    ``analyzer check --db COPY --workers W --format json`` (cold: nothing analysed yet).
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -34,24 +33,27 @@ import time
 from pathlib import Path
 from typing import Any
 
+from analyzer.procmem import measured_argv, read_peak
+
 GEN = Path("/work/shared/bench/gen_native.py")
 
 
-def _run(argv: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS MiB, exit code) of one process."""
+def _run(argv: list[str], peak_file: Path) -> tuple[float, float, int]:
+    """(seconds, the process's own peak RSS MiB, exit code) of one ``analyzer`` process."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, err_b = proc.communicate()
     seconds = time.perf_counter() - started
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
+    err = err_b.decode(errors="replace")
+    code = proc.returncode
     if code not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed ({code}):\n{err}")
-    return seconds, usage.ru_maxrss / 1024, code
+    return seconds, read_peak(peak_file) / 2**20, code
 
 
-def _analyzer(*args: str) -> list[str]:
-    return [sys.executable, "-m", "analyzer", *args]
+def _analyzer(peak_file: Path, *args: str) -> list[str]:
+    """``analyzer ARGS`` run so that it writes its own peak RSS (VmHWM) to ``peak_file``."""
+    return measured_argv(peak_file, *args)
 
 
 def _variant(base: Path, target: Path, variant: str) -> None:
@@ -85,7 +87,8 @@ def main() -> int:
     base = work / f"base-{args.requests}.duckdb"
     report: dict[str, Any] = {"requests": args.requests, "log_bytes": logs.stat().st_size}
     if not base.exists():
-        s, rss, _ = _run(_analyzer("import", str(logs), "--db", str(base)))
+        peak = work / "import.peak"
+        s, rss, _ = _run(_analyzer(peak, "import", str(logs), "--db", str(base)), peak)
         report["import"] = {"seconds": round(s, 2), "peak_rss_mib": round(rss, 1)}
         print(f"import: {s:.1f} s, peak {rss:.0f} MiB", flush=True)
     workers = [args.only] if args.only else args.workers
@@ -97,8 +100,10 @@ def main() -> int:
                 db = work / f"check-{variant}-w{w}.duckdb"
                 out = work / f"check-{variant}-w{w}.json"
                 _variant(base, db, variant)
+                peak = work / f"check-{variant}-w{w}.peak"
                 s, rss, _ = _run(
                     _analyzer(
+                        peak,
                         "check",
                         "--db",
                         str(db),
@@ -112,7 +117,8 @@ def main() -> int:
                         str(out),
                         "--shard-dir",
                         str(work / "shards"),
-                    )
+                    ),
+                    peak,
                 )
                 doc = json.loads(out.read_text(encoding="utf-8"))
                 summary = doc["summary"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import duckdb
 
 from analyzer import store
 from analyzer.config import Config
+from analyzer.procmem import peak_rss_bytes
 from analyzer.replay.incremental import install_given
 from analyzer.replay.schema import REPLAY_TABLES, VIEWS
 from analyzer.shard.plan import Shard
@@ -73,7 +73,8 @@ class ShardResult:
     meta: dict[str, str] = field(default_factory=dict)
     pid: int = 0
     peak_rss_mib: float = 0.0
-    """The worker process's peak resident memory so far (Linux: ``ru_maxrss``)."""
+    """The worker process's own peak resident memory so far (Linux ``VmHWM``:
+    ``ru_maxrss`` would include the coordinator's memory at the fork)."""
 
 
 def out_dir(root: str | Path, shard: Shard) -> Path:
@@ -155,7 +156,7 @@ def run_shard(task: ShardTask) -> ShardResult:
         has_429=has_429,
         meta={str(k): str(v) for k, v in meta.items()},
         pid=os.getpid(),
-        peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        peak_rss_mib=peak_rss_bytes() / 2**20,
     )
 
 
