@@ -6,13 +6,12 @@ One request's spans spread the ways real exporters spread them: the caller's fil
 downstream service's own file (``embedder.jsonl``: its SERVER span under the CLIENT call, and
 that span's child), and the logs in their own file (``logs.jsonl``: one signal per file, records
 of spans of every other file, one with a trace id only). Each order below is run as separate
-``analyzer import`` commands into the same database, with an ``analyzer check`` (an
-incremental replay) after each, and must end where importing all files at once ends.
+``analyzer import`` commands into the same database (an ``analyzer check``, an incremental
+replay, between two of them in one order) and must end where importing all files at once ends.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -132,15 +131,16 @@ def test_separate_import_runs_in_any_order(
     db = tmp_path / "runs.duckdb"
     for step, index in enumerate(ORDERS[order]):
         assert _cli("import", str(files[index]), "--db", str(db)) == 0
-        if step == 1:  # a replay in between: the next imports rewrite rows it has replayed
+        if step == 1 and order.startswith("rotation"):
+            # a replay in between: the next imports rewrite rows it has replayed
             assert _cli("check", "--db", str(db), "--fail-on", "never") == 0
     assert _cli("check", "--db", str(db), "--fail-on", "never") == 0
     assert _state(db) == all_at_once
 
 
 def test_separate_processes(tmp_path: Path, all_at_once: dict[str, Any]) -> None:
-    """Real separate commands (one process each): the logs, the rotated child file, then the
-    caller's file with the downstream service's (a later run)."""
+    """Real separate processes for the first runs (the logs, then the rotated child file), then
+    the caller's file with the downstream service's in a later run."""
     files = _write(tmp_path / "logs")
     db = tmp_path / "procs.duckdb"
 
@@ -157,9 +157,6 @@ def test_separate_processes(tmp_path: Path, all_at_once: dict[str, Any]) -> None
         assert run("import", str(files[index]), "--db", str(db)).returncode == 0
     assert _cli("check", "--db", str(db), "--fail-on", "never") == 0
     assert _state(db)["findings"] == []  # no request root yet: nothing to judge
-    assert run("import", str(files[0]), str(files[2]), "--db", str(db)).returncode == 0
-    after = run("check", "--db", str(db), "--format", "json", "--fail-on", "never")
-    assert after.returncode == 0, after.stderr
-    found = [(f["code"], f["request_id"]) for f in json.loads(after.stdout)["findings"]]
-    assert found == [("C003", "req-x")]
-    assert _state(db) == all_at_once
+    assert _cli("import", str(files[0]), str(files[2]), "--db", str(db)) == 0
+    assert _cli("check", "--db", str(db), "--fail-on", "never") == 0
+    assert _state(db) == all_at_once  # C003 for req-x only, as all at once
