@@ -4,6 +4,7 @@
     python benchmarks/lint.py --files 5000 --repeat 5
     python benchmarks/lint.py --filler methods   # nothing the prefilter can leave out
     python benchmarks/lint.py --workers 1        # `analyzer lint --workers 1`: one process
+    python benchmarks/lint.py --from DIR         # real fal app files found below DIR
 
 The files are the lint test cases (tests/lint/cases/*.yml) and the seeds' examples, each padded
 with ordinary helper code to a realistic app module (~170 lines), renamed per file. The helpers
@@ -24,8 +25,10 @@ the load of others inflates wall time; CPU time is the process's own work. Targe
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -97,6 +100,36 @@ def write_corpus(folder: Path, files: int, kind: str = "functions") -> int:
     return lines
 
 
+APP_FILE = re.compile(r"\(\s*fal\.App\b|@fal\.function|^from fal import", re.MULTILINE)
+
+
+def write_from(folder: Path, files: int, source: Path) -> int:
+    """``files`` copies, in turn, of the fal app files (files defining an app, that parse) below
+    ``source``: real apps, e.g. public repositories fetched for reading (never checked in)."""
+    apps = []
+    for p in sorted(source.rglob("*.py")):
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if APP_FILE.search(text):
+            try:
+                ast.parse(text)  # templates and broken files are left out
+            except (SyntaxError, ValueError):
+                continue
+            apps.append(text)
+    if not apps:
+        raise SystemExit(f"no fal app file below {source}")
+    lines = 0
+    for i in range(files):
+        text = apps[i % len(apps)]
+        sub = folder / f"pkg{i // 100:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"app_{i:05d}.py").write_text(text, encoding="utf-8")
+        lines += text.count("\n")
+    return lines
+
+
 def timed(
     cmd: list[str], env: dict[str, str]
 ) -> tuple[float, float, subprocess.CompletedProcess[str]]:
@@ -117,6 +150,13 @@ def main() -> int:
     ap.add_argument("--filler", choices=["functions", "methods"], default="functions")
     ap.add_argument("--workers", type=int, default=None, help="analyzer lint --workers N")
     ap.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        default=None,
+        help="a folder of real code: its fal app files, copied in turn, are the corpus",
+    )
+    ap.add_argument(
         "--cache",
         action="store_true",
         help="also time `analyzer lint --cache FILE` on unchanged files (the warm cache, after "
@@ -127,7 +167,10 @@ def main() -> int:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="analyzer-lint-bench-") as tmp:
         corpus = Path(tmp) / "apps"
-        lines = write_corpus(corpus, args.files, args.filler)
+        if args.source is not None:
+            lines = write_from(corpus, args.files, args.source)
+        else:
+            lines = write_corpus(corpus, args.files, args.filler)
         report = Path(tmp) / "report.json"
         parse_s, lint_s, parse_cpu, lint_cpu, warm_s, warm_cpu = [], [], [], [], [], []
         cache = Path(tmp) / "lint-cache.json"
@@ -156,8 +199,9 @@ def main() -> int:
     parse_med, lint_med = statistics.median(parse_s), statistics.median(lint_s)
     parse_c, lint_c = statistics.median(parse_cpu), statistics.median(lint_cpu)
     summary = doc["summary"]
+    what = f"app files of {args.source}" if args.source else f"helpers as {args.filler}"
     print(
-        f"corpus: {args.files} files, {lines:,} lines (helpers as {args.filler}), "
+        f"corpus: {args.files} files, {lines:,} lines ({what}), "
         f"{summary['apps']} apps; {summary['findings']} findings"
     )
     print(f"command: {' '.join(cmd[1:])} -o REPORT --fail-on never")

@@ -9,7 +9,7 @@ keywords (``class A(fal.App, request_timeout=60)``), inherited from a known base
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from analyzer.lint.names import Names, last
@@ -155,8 +155,18 @@ def _keyword_true(call: ast.Call | None, name: str) -> bool:
     )
 
 
-def _routes_of(cls: ast.ClassDef, names: Names) -> Iterator[Route]:
-    for node in walk(cls):
+def _routes_of(
+    cls: ast.ClassDef, names: Names, defs: Sequence[ast.AST] | None = None
+) -> Iterator[Route]:
+    """The routes among the functions below ``cls`` (``defs``: the module's classes and
+    functions, breadth first, when known: those within the class's lines are its own)."""
+    end = cls.end_lineno or cls.lineno
+    inside = (
+        walk(cls)
+        if defs is None
+        else (d for d in defs if cls.lineno <= getattr(d, "lineno", 0) <= end and d is not cls)
+    )
+    for node in inside:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
         for dec in node.decorator_list:
@@ -200,7 +210,8 @@ def find_apps(
     """The apps of one module (``known``: app class names of all linted files) among
     ``nodes`` (default: all of them)."""
     apps: list[App] = []
-    for node in walk(tree) if nodes is None else nodes:
+    defs = None if nodes is None else list(nodes)
+    for node in walk(tree) if defs is None else defs:
         if isinstance(node, ast.ClassDef):
             bases = [q for b in node.bases if (q := names.qualname(b))]
             if not any(b in APP_BASES or last(b) in known for b in bases):
@@ -216,7 +227,7 @@ def find_apps(
                     node=node,
                     bases=[last(b) for b in bases],
                     settings=_class_settings(node, names),
-                    routes=list(_routes_of(node, names)),
+                    routes=list(_routes_of(node, names, defs)),
                     methods=methods,
                 )
             )

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from analyzer.lint.context import APP_EXCEPTIONS, GPU_MARKERS, HTTP_EXCEPTIONS, RESPONSES
 from analyzer.lint.names import last
 
-NEEDED = ("class", "import", "Response", "Exception", "@")
-"""Words that keep a top-level function: a nested (app) class, an import (aliases), an HTTP
-answer (every answer class's name ends with Response or Exception), a decorator inside it
-(``@fal.function`` through any alias)."""
+NEEDED = ("class", "import", "@", "Response", *sorted(HTTP_EXCEPTIONS | APP_EXCEPTIONS))
+"""Words that keep a function or class: a nested (app) class, an import (aliases), a decorator
+inside it (``@fal.function`` through any alias), an HTTP answer (every response class's name
+ends with Response; HTTPException, AppException; renamed by an import: see
+:func:`needs_full_text`)."""
 
 ANSWER_NAMES = RESPONSES | HTTP_EXCEPTIONS | APP_EXCEPTIONS
 
@@ -113,9 +114,11 @@ class Relevant:
     walked: list[ast.stmt] = field(default_factory=list)
     """Those whose lines (decorators included) hold a word of :data:`NEEDED` or a raise /
     assert with a GPU word."""
-    shallow: list[ast.ClassDef] = field(default_factory=list)
+    shallow: list[ast.stmt] = field(default_factory=list)
     """Classes whose body holds none: only the class itself counts (its name and bases: it
-    may be an app, a base app of another file's app); its body is not walked."""
+    may be an app, a base app of another file's app); its body is not walked. And methods
+    holding none of a walked class (an app's ``setup``, its helpers): the method is listed
+    (an app's methods are its scope), what it holds is walked by the checks that read it."""
     skipped: list[str] = field(default_factory=list)
     """The text of the statements not walked (and of the shallow classes' bodies)."""
 
@@ -146,8 +149,15 @@ def relevant(tree: ast.Module, text: str) -> Relevant:
             if start > stmt.lineno and _blankable(body_text):
                 out.shallow.append(stmt)
                 out.skipped.append(body_text)
-            else:
-                out.walked.append(stmt)
+                continue
+            out.walked.append(stmt)
+            for method in stmt.body:
+                if isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
+                    first = min([method.lineno, *(d.lineno for d in method.decorator_list)])
+                    method_text = chunk(first, method.end_lineno)
+                    if _blankable(method_text):
+                        out.shallow.append(method)
+                        out.skipped.append(method_text)
         else:
             out.walked.append(stmt)
     return out

@@ -42,6 +42,7 @@ class Index:
         """``shallow``: roots indexed themselves but not what they hold."""
         self.tree = tree
         self.complete = roots is None
+        self.shallow = list(shallow)
         self.up: dict[int, ast.AST] = {}
         self.kinds: dict[str, list[ast.AST]] = {k: [] for k in set(KINDS.values())}
         self.nodes = _index(
@@ -54,11 +55,39 @@ class Index:
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         got = self.up.get(id(node))
-        if got is None and not self.complete and node is not self.tree:
+        if got is not None or self.complete or node is self.tree:
+            return got
+        line = getattr(node, "lineno", None)
+        for s in self.shallow:  # a node inside a shallow statement: that statement's parents
+            if line is not None and s.lineno <= line <= (s.end_lineno or s.lineno):
+                self.shallow.remove(s)
+                _expand(s, self.up)
+                got = self.up.get(id(node))
+                if got is not None:
+                    return got
+                break
+        if got is None:
             self.complete = True  # a node outside the roots: the whole tree's parents
             _index(self.tree, self.tree.body, self.up, {k: [] for k in self.kinds})
             got = self.up.get(id(node))
         return got
+
+
+def _expand(node: ast.AST, up: dict[int, ast.AST]) -> None:
+    """The parents of everything below ``node`` into ``up``."""
+    queue = [node]
+    add, node_type = queue.append, ast.AST
+    for n in queue:
+        for name in n._fields:
+            value = getattr(n, name, None)
+            if isinstance(value, node_type):
+                up[id(value)] = n
+                add(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        up[id(item)] = n
+                        add(item)
 
 
 def _index(

@@ -194,6 +194,12 @@ def test_the_prefilter_finds_what_whole_parsing_finds(monkeypatch: pytest.Monkey
     } <= found
 
 
+def test_every_answer_name_holds_a_needed_word() -> None:
+    from analyzer.lint.prefilter import ANSWER_NAMES, NEEDED
+
+    assert all(any(w in name for w in NEEDED) for name in ANSWER_NAMES)
+
+
 def test_what_is_blanked_and_what_is_not() -> None:
     text = TRICKY["in_string.py"]
     reduced, blanked = reduce(text)
