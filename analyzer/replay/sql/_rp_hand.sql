@@ -1,13 +1,12 @@
 -- The runner's side of each attempt: handler start, first end, its status and exception.
 -- kind: temp
--- inputs: _rp_rev
+-- inputs: _rp_rev, replay_events
 WITH h AS (
     SELECT request_id, att AS attempt,
            min(ts) FILTER (WHERE event = 'handler.started') AS handler_started_at,
            arg_min(event_id, ts) FILTER (WHERE event = 'handler.started')
                AS handler_started_event_id,
-           arg_min({'ts': ts, 'event': event, 'event_id': event_id, 'status': status,
-                    'exc_type': exc_type, 'message': message}, ts)
+           arg_min({'ts': ts, 'event': event, 'event_id': event_id}, ts)
                FILTER (WHERE event IN ('handler.finished', 'handler.error', 'handler.cancelled'))
                AS h0
     FROM _rp_rev WHERE att IS NOT NULL
@@ -16,7 +15,7 @@ WITH h AS (
 )
 SELECT h.* EXCLUDE (h0), h.h0.ts AS handler_ended_at,
        replace(h.h0.event, 'handler.', '') AS handler_outcome,
-       h.h0.event_id AS handler_end_event_id, h.h0.status AS handler_status,
-       CASE WHEN h.h0.event = 'handler.error' THEN h.h0.exc_type END AS exc_type,
-       CASE WHEN h.h0.event = 'handler.error' THEN h.h0.message END AS exc_message
-FROM h
+       h.h0.event_id AS handler_end_event_id, e.status AS handler_status,
+       CASE WHEN h.h0.event = 'handler.error' THEN e.exc_type END AS exc_type,
+       CASE WHEN h.h0.event = 'handler.error' THEN e.message END AS exc_message
+FROM h LEFT JOIN replay_events e ON e.event_id = h.h0.event_id

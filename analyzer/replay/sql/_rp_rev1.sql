@@ -5,9 +5,8 @@
 -- request dispatched to the same runner at or before its aligned time (ASOF join, only for the
 -- few (request, runner) pairs with several attempts; the others are a plain join), so a retry
 -- that lands on the same runner again gets its own events; events before any such dispatch (the
--- window cut the dispatch off) go to the first attempt on that runner. The few payload
--- columns its readers need (children, handler ends, resources, cancels) ride along: none of
--- them joins the events back.
+-- window cut the dispatch off) go to the first attempt on that runner. Narrow rows: wide columns
+-- are joined back from the events by event_id only where needed.
 -- kind: temp
 -- inputs: _rp_att0, clock_offsets, replay_events
 WITH pairs AS (
@@ -16,8 +15,7 @@ WITH pairs AS (
 ),
 rev0 AS (
     SELECT e.event_id, e.event, e.request_id, e.runner_id, e.ts - to_microseconds(CAST(round(coalesce(o.offset_s, 0) * 1e6) AS BIGINT)) AS ts, e.ts AS ts_raw,
-           e.child_id, e.resource_id, e.kind, e.name, e.outcome, e.status, e.exc_type, e.message,
-           e.deadline_s, e.app, e.endpoint, e.attempt AS own_att, p.n, p.first_att
+           e.child_id, e.resource_id, e.attempt AS own_att, p.n, p.first_att
     FROM replay_events e
     LEFT JOIN clock_offsets o ON o.runner_id = e.runner_id
     LEFT JOIN pairs p ON p.request_id = e.request_id AND p.runner_id = e.runner_id

@@ -25,9 +25,10 @@ fwd AS (
 ),
 rcv AS (
     SELECT ca.request_id, ca.kind,
-           arg_min({'ts': r.ts, 'event_id': r.event_id, 'outcome': r.outcome}, r.ts) AS r
+           arg_min({'ts': r.ts, 'event_id': r.event_id, 'outcome': e.outcome}, r.ts) AS r
     FROM ca JOIN _rp_rev r
       ON r.request_id = ca.request_id AND r.att = ca.attempt AND r.event = 'cancel.received'
+    JOIN replay_events e ON e.event_id = r.event_id
     GROUP BY ca.request_id, ca.kind
 ),
 kids AS (

@@ -7,13 +7,15 @@
 -- or, failing that, to the end of the window; ``ran_after_parent_s`` measures that time past its
 -- handler's end (NULL when the handler never ended).
 -- kind: table
--- inputs: _rp_attempts, _rp_recv, _rp_rev, _rp_window, runners
-WITH ev AS (
-    SELECT request_id, runner_id, child_id, ts, event_id, att, kind, name, deadline_s, app,
-           endpoint, CASE WHEN event = 'child.cancelled' THEN 'cancelled' ELSE outcome END
-               AS outcome, event = 'child.started' AS is_start
-    FROM _rp_rev
-    WHERE event IN ('child.started', 'child.finished', 'child.cancelled') AND child_id IS NOT NULL
+-- inputs: _rp_attempts, _rp_recv, _rp_rev, _rp_window, replay_events, runners
+WITH ev AS (  -- the child events, their payload joined from the events once
+    SELECT r.request_id, r.runner_id, r.child_id, r.ts, r.event_id, r.att, e.kind, e.name,
+           e.deadline_s, e.app, e.endpoint,
+           CASE WHEN r.event = 'child.cancelled' THEN 'cancelled' ELSE e.outcome END AS outcome,
+           r.event = 'child.started' AS is_start
+    FROM _rp_rev r JOIN replay_events e ON e.event_id = r.event_id
+    WHERE r.event IN ('child.started', 'child.finished', 'child.cancelled')
+      AND r.child_id IS NOT NULL
 ),
 s AS (  -- one pass: a child's start and its first end (a start or an end alone without a runner)
     SELECT request_id, runner_id, child_id,

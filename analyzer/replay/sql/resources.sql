@@ -1,14 +1,14 @@
 -- Resources a handler acquired, and whether it released them.
 -- kind: table
--- inputs: _rp_rev
+-- inputs: _rp_rev, replay_events
 SELECT r.request_id, r.runner_id, r.resource_id,
-       coalesce(arg_min(r.kind, r.ts) FILTER (WHERE r.event = 'resource.acquired'),
-                any_value(r.kind)) AS kind,
+       coalesce(arg_min(e.kind, r.ts) FILTER (WHERE r.event = 'resource.acquired'),
+                any_value(e.kind)) AS kind,
        min(r.ts) FILTER (WHERE r.event = 'resource.acquired') AS acquired_at,
        min(r.ts) FILTER (WHERE r.event = 'resource.released') AS released_at,
        arg_min(r.event_id, r.ts) FILTER (WHERE r.event = 'resource.acquired') AS acquired_event_id,
        arg_min(r.event_id, r.ts) FILTER (WHERE r.event = 'resource.released') AS released_event_id,
        min(r.att) AS attempt
-FROM _rp_rev r
+FROM _rp_rev r JOIN replay_events e ON e.event_id = r.event_id
 WHERE r.resource_id IS NOT NULL AND r.event IN ('resource.acquired', 'resource.released')
 GROUP BY r.request_id, r.runner_id, r.resource_id
