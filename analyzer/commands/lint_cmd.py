@@ -5,7 +5,10 @@
 - the same ``--format``, ``--fail-on``, ``--select``/``--ignore``, baseline and configuration as
   ``analyzer check``; ``# analyzer: ignore[CODE]`` on a line suppresses a finding there;
 - exit 0: nothing at or above ``--fail-on``; 1: findings at or above it; 2: usage error, a
-  missing PATH, or a file that cannot be read or parsed (reported, the others still linted).
+  missing PATH, or a file that cannot be read, decoded or parsed where lint reads it
+  (analyzer/lint/prefilter.py; reported, the others still linted);
+- ``--workers N`` processes, ``--cache FILE`` to parse only what changed
+  (analyzer/lint/cache.py).
 """
 
 from __future__ import annotations
