@@ -24,6 +24,7 @@ from analyzer.api.filters import Filters, where_clause
 from analyzer.api.queries import NO_FILTERS, TABLES, frame, select
 from analyzer.store import table_exists
 from analyzer.summary import bucket_seconds
+from analyzer.summary.template import bucket_width_sql
 
 __all__ = ["bucket_seconds", "summary"]
 
@@ -66,7 +67,7 @@ def _live_rows(con: duckdb.DuckDBPyConnection, filters: Filters) -> summaries.Ro
     src = summaries.sources("f_requests", "f_runners", "f_findings")
 
     def rows(name: str) -> pd.DataFrame:
-        sql = summaries.RELATIONS[name].sql(src)
+        sql = summaries.statement(name, src)
         return frame(con, f"{ctes} SELECT * FROM ({sql})", params)
 
     return summaries.Rows(
@@ -117,12 +118,14 @@ def _over_time(
     where = _and(where, f"{time_column} IS NOT NULL")
     if condition:
         where = _and(where, condition)
-    span = frame(
-        con,
-        f"SELECT min({time_column}) AS lo, max({time_column}) AS hi FROM {table} {where}",
-        params,
+    width = int(
+        _scalar(
+            con,
+            f"SELECT {bucket_width_sql()} FROM (SELECT min({time_column}) AS lo, "
+            f"max({time_column}) AS hi FROM {table} {where})",
+            params,
+        )
     )
-    width = bucket_seconds(span["lo"].iloc[0], span["hi"].iloc[0])
     df = frame(
         con,
         f"""SELECT time_bucket(to_seconds(?::BIGINT), {time_column}) AS bucket,
@@ -347,8 +350,8 @@ def findings_by_rule(con: duckdb.DuckDBPyConnection, filters: Filters = NO_FILTE
         source = f"(SELECT * FROM summary_rules {where})"
     else:
         fwhere, params = _where(filters, "findings")
-        sql = summaries.RELATIONS["summary_rules"].sql(
-            {"findings": f"(SELECT * FROM findings {fwhere})"}
+        sql = summaries.statement(
+            "summary_rules", {"findings": f"(SELECT * FROM findings {fwhere})"}
         )
         source = f"({sql})"
     return frame(

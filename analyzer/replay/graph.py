@@ -6,7 +6,15 @@ is the file's. Kinds:
 
 - ``temp``: an intermediate result (``_rp_*``), a temporary table dropped after the replay;
 - ``table``: a replay table (its DDL in :mod:`analyzer.replay.schema`, filled by column name);
-- ``view``: a replay view (``timeline``), computed when queried from persisted tables.
+- ``view``: a replay view (``timeline``), computed when queried from persisted tables;
+- ``summary``: a summary table (``analyzer/summary/<name>.sql``: the headline numbers and the
+  dashboard's aggregates), made from replay tables and ``findings`` after the rules have run.
+  Its SQL is written over placeholders (``{requests}``...: :mod:`analyzer.summary.template`),
+  rendered here over the whole tables.
+
+The graph has two parts, run by the same :func:`run`: ``replay`` (every kind but ``summary``,
+from :func:`analyzer.replay.build`) and ``summary`` (from :func:`analyzer.summary.build`, once
+the rules have written ``findings``, a source only summary relations may read).
 
 Inputs are other relations or :data:`SOURCES`: ``replay_events`` (the events being replayed: all
 of them, or an incremental replay's scope), ``events`` (every imported event: the window), what
@@ -36,19 +44,25 @@ from analyzer.replay.policy import Policy
 from analyzer.replay.policy_sql import POLICY_TABLES, install_status_table
 from analyzer.replay.schema import REPLAY_TABLES, fill
 from analyzer.store import quote_identifier
+from analyzer.summary.template import WHOLE_TABLES
 
 SQL_DIR = Path(__file__).with_name("sql")
+SUMMARY_DIR = Path(__file__).resolve().parents[1] / "summary"
 GIVEN_SOURCES: frozenset[str] = frozenset({"replay_offsets_given", "replay_runners_given"})
 """Rows of ``clock_offsets`` / ``runners`` computed elsewhere from the whole day, which the
 replay takes as they are instead of computing them (a time slice of a sharded analysis sees
 only part of a runner's life: analyzer/shard/); empty in a normal replay."""
-Kind = Literal["temp", "table", "view", "step"]
+Kind = Literal["temp", "table", "view", "step", "summary"]
+Part = Literal["replay", "summary"]
+RULES_OUTPUT = "findings"
+"""The source the rules write between the two parts: only summary relations read it."""
 SOURCES: frozenset[str] = frozenset(
     {
         "replay_events",
         "events",
         "replay_offsets_other",
         "replay_429_other",
+        RULES_OUTPUT,
         *GIVEN_SOURCES,
         *POLICY_TABLES,
     }
@@ -66,6 +80,12 @@ class Relation:
     inputs: tuple[str, ...]
     sql: str  # the SELECT (the header of comments removed); empty for a step
     doc: str
+    template: str = ""
+    """A summary relation's SELECT over placeholders (``sql`` is it over the whole tables)."""
+
+    @property
+    def part(self) -> Part:
+        return "summary" if self.kind == "summary" else "replay"
 
 
 def observed_429(con: duckdb.DuckDBPyConnection) -> str:
@@ -104,9 +124,12 @@ def parse(name: str, text: str) -> Relation:
         else:
             doc.append(body)
         i += 1
-    if kind not in ("temp", "table", "view") or inputs is None:
+    if kind not in ("temp", "table", "view", "summary") or inputs is None:
         raise GraphError(f"{name}.sql: the header needs '-- kind:' and '-- inputs:' lines")
     sql = "\n".join(lines[i:]).strip()
+    if kind == "summary":
+        rendered = sql.format(**WHOLE_TABLES)
+        return Relation(name, "summary", inputs, rendered, "\n".join(doc).strip(), template=sql)
     return Relation(name, kind, inputs, sql, "\n".join(doc).strip())  # type: ignore[arg-type]
 
 
@@ -117,10 +140,23 @@ def references(sql: str, names: frozenset[str]) -> set[str]:
     return {w for w in re.findall(r"\b[a-z_][a-z0-9_]*\b", code) if w in names}
 
 
+def placeholders(template: str) -> set[str]:
+    """The inputs a summary relation's template reads: its ``{placeholders}`` (a summary reads
+    its inputs only through them; ``{finding_cost}`` reads ``findings``)."""
+    names = set(re.findall(r"\{([a-z_]+)\}", re.sub(r"--[^\n]*", "", template)))
+    if "finding_cost" in names:
+        names.add(RULES_OUTPUT)
+    return names & set(WHOLE_TABLES) - {"finding_cost", "bucket_width"}
+
+
 @cache
 def relations() -> tuple[Relation, ...]:
     """Every relation, checked, in dependency order (ties: by name)."""
-    found = {p.stem: parse(p.stem, p.read_text(encoding="utf-8")) for p in SQL_DIR.glob("*.sql")}
+    files = [*SQL_DIR.glob("*.sql"), *SUMMARY_DIR.glob("*.sql")]
+    found = {p.stem: parse(p.stem, p.read_text(encoding="utf-8")) for p in files}
+    for p in files:
+        if (found[p.stem].kind == "summary") != (p.parent == SUMMARY_DIR):
+            raise GraphError(f"{p.stem}: kind summary belongs in analyzer/summary/, only there")
     for name, (inputs, _fn) in STEPS.items():
         found[name] = Relation(name, "step", inputs, "", "a Python step")
     known = frozenset(found) | SOURCES
@@ -128,7 +164,10 @@ def relations() -> tuple[Relation, ...]:
         unknown = [x for x in r.inputs if x not in known]
         if unknown:
             raise GraphError(f"{r.name}: unknown input(s) {', '.join(unknown)}")
-        undeclared = references(r.sql, known - {r.name}) - set(r.inputs)
+        if RULES_OUTPUT in r.inputs and r.part != "summary":
+            raise GraphError(f"{r.name}: only summary relations read {RULES_OUTPUT}")
+        used = placeholders(r.template) if r.template else references(r.sql, known - {r.name})
+        undeclared = used - set(r.inputs)
         if undeclared:
             raise GraphError(f"{r.name}: uses undeclared input(s) {', '.join(sorted(undeclared))}")
     tables = {r.name for r in found.values() if r.kind in ("table", "view")}
@@ -158,13 +197,16 @@ def by_name() -> dict[str, Relation]:
 
 
 def materialise(
-    con: duckdb.DuckDBPyConnection, rel: Relation, policy: Policy, *, shadow: bool = False
+    con: duckdb.DuckDBPyConnection, rel: Relation, policy: Policy | None, *, shadow: bool = False
 ) -> None:
     """Create one relation from its inputs (which must exist). ``shadow``: a replay table is
     made as a temporary table of the same name (which hides the persisted one until dropped:
     an incremental replay merges it afterwards), and a view is left as it is."""
     if rel.kind == "step":
+        assert policy is not None, "the replay's steps need the policy"
         STEPS[rel.name][1](con, policy)
+    elif rel.kind == "summary":
+        con.execute(f"CREATE OR REPLACE TABLE {quote_identifier(rel.name)} AS {rel.sql}")
     elif rel.kind == "temp":
         con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_identifier(rel.name)} AS {rel.sql}")
     elif shadow and rel.kind == "table":
@@ -177,17 +219,20 @@ def materialise(
 
 def run(
     con: duckdb.DuckDBPyConnection,
-    policy: Policy,
+    policy: Policy | None,
     *,
+    part: Part = "replay",
     shadow: bool = False,
     on_relation: Callable[[Relation], None] | None = None,
 ) -> None:
-    """Materialise every relation in dependency order over the sources (which the caller
-    creates); each intermediate one is dropped as soon as the last relation reading it is
-    made (temporary tables live in memory: at 1M requests keeping all of them to the end
+    """Materialise every relation of ``part`` in dependency order over the sources (which the
+    caller creates); each intermediate one is dropped as soon as the last relation reading it
+    is made (temporary tables live in memory: at 1M requests keeping all of them to the end
     held 5 GB and spilled), see :func:`materialise` for ``shadow``."""
     expires = last_uses()
     for rel in relations():
+        if rel.part != part:
+            continue
         materialise(con, rel, policy, shadow=shadow)
         if on_relation is not None:
             on_relation(rel)

@@ -1,13 +1,14 @@
 """Summary relations: the headline numbers and the dashboard's aggregates, computed once.
 
-After the rules have written ``findings``, :func:`build` writes one small table per ``.sql``
-file of this folder (``summary_by_app``, ``summary_outcomes``, ...; docs/tables.md,
-"Summary tables"). Each file is one ``SELECT`` over placeholders for its inputs
-(``{requests}``, ``{runners}``, ``{findings}``, and ``{finding_cost}``: the findings' cost of
-:mod:`analyzer.rules.totals`). :func:`build` runs it over the whole tables; the API runs the
-very same text over filtered relations (a time window, an endpoint) when a view is narrower
-than an app. So every face (``check``'s summary, the notebook's ``Analysis.summary()``, the
-dashboard) gets a number from one statement, and an unfiltered page is a plain select.
+Each ``.sql`` file of this folder is a node of the replay's graph (:mod:`analyzer.replay.graph`,
+kind ``summary``): one ``SELECT`` over its declared inputs (``requests``, ``runners``,
+``findings``), made after the rules have written ``findings`` by :func:`build`, which runs the
+graph's summary part (``summary_by_app``, ``summary_outcomes``, ...; docs/tables.md, "Summary
+tables"). The SQL is written over placeholders (:mod:`analyzer.summary.template`): the graph
+renders it over the whole tables, the API (:func:`statement`) over filtered relations (a time
+window, an endpoint) when a view is narrower than an app. So every face (``check``'s summary,
+the notebook's ``Analysis.summary()``, the dashboard) gets a number from one statement, and an
+unfiltered page is a plain select.
 
 :func:`headline` folds the rows of one or more apps into the dict of headline numbers whose
 keys are the glossary's names.
@@ -21,123 +22,72 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from analyzer.rules.totals import finding_cost_sql
-from analyzer.store import quote_identifier, table_exists
+from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
+from analyzer.summary.template import WHOLE_TABLES, bucket_width_sql, sources
 
-HERE = Path(__file__).resolve().parent
+__all__ = ["NAMES", "WHOLE_TABLES", "bucket_seconds", "build", "headline", "is_built",
+           "sources", "statement", "stored"]  # fmt: skip
 
-NICE_BUCKETS_S = (1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
-BUCKETS_TARGET = 80
-"""Charts over time get at most about this many buckets."""
-
-
-@dataclass(frozen=True)
-class Relation:
-    """One summary relation: its table name, its SQL file and, for charts over time, the
-    input table and time column whose span sets the bucket width."""
-
-    name: str
-    file: str
-    span_of: tuple[str, str, str] | None = None
-    """(input placeholder, time column, condition) for bucketed relations."""
-
-    @property
-    def template(self) -> str:
-        return _read(self.file)
-
-    def sql(self, sources: Mapping[str, str]) -> str:
-        """The relation's statement over ``sources`` (placeholder -> relation expression)."""
-        return self.template.format(**sources)
+NAMES = (
+    "summary_by_app",
+    "summary_outcomes",
+    "summary_terminations",
+    "summary_rules",
+    "summary_requests_over_time",
+    "summary_terminations_over_time",
+)
+"""The summary relations (tables), each ``<name>.sql`` in this folder."""
 
 
-RELATIONS: dict[str, Relation] = {
-    r.name: r
-    for r in (
-        Relation("summary_by_app", "by_app.sql"),
-        Relation("summary_outcomes", "outcomes.sql"),
-        Relation("summary_terminations", "terminations.sql"),
-        Relation("summary_rules", "rules.sql"),
-        Relation(
-            "summary_requests_over_time",
-            "requests_over_time.sql",
-            ("requests", "received_at", "received_at IS NOT NULL"),
-        ),
-        Relation(
-            "summary_terminations_over_time",
-            "terminations_over_time.sql",
-            ("runners", "ended_at", "end_kind = 'terminated' AND ended_at IS NOT NULL"),
-        ),
-    )
-}
+def statement(name: str, src: Mapping[str, str]) -> str:
+    """The summary relation ``name``'s SELECT over ``src`` (placeholder -> relation expression;
+    see :func:`sources`)."""
+    from analyzer.replay import graph  # the graph loads this package's template
 
-WHOLE_TABLES = {"requests": "requests", "runners": "runners", "findings": "findings"}
-
-
-@cache
-def _read(file: str) -> str:
-    return (HERE / file).read_text(encoding="utf-8")
-
-
-def sources(requests: str, runners: str, findings: str) -> dict[str, str]:
-    """The placeholders of the summary SQL for three input relations."""
-    return {
-        "requests": requests,
-        "runners": runners,
-        "findings": findings,
-        "finding_cost": finding_cost_sql(findings),
-    }
+    return graph.by_name()[name].template.format(**src)
 
 
 def bucket_seconds(start: datetime | None, end: datetime | None) -> int:
-    """A round bucket width (seconds) giving at most about 80 buckets over a window."""
-    if start is None or end is None or pd.isna(start) or pd.isna(end):
-        return 60
-    span = max(float((pd.Timestamp(end) - pd.Timestamp(start)).total_seconds()), 1.0)
-    for width in NICE_BUCKETS_S:
-        if span / width <= BUCKETS_TARGET:
-            return width
-    return NICE_BUCKETS_S[-1]
-
-
-def span_width(
-    con: duckdb.DuckDBPyConnection, relation: Relation, source: str, params: Sequence[Any] = ()
-) -> int:
-    """The bucket width of a bucketed relation over ``source`` (its time column's span)."""
-    assert relation.span_of is not None
-    _, column, condition = relation.span_of
-    span = con.execute(
-        f"SELECT min({column}) AS lo, max({column}) AS hi FROM {source} WHERE {condition}",
-        list(params),
-    ).df()
-    return bucket_seconds(span["lo"].iloc[0], span["hi"].iloc[0])
+    """The bucket width (seconds) of a chart from ``start`` to ``end``: the graph's rule
+    (:func:`analyzer.summary.template.bucket_width_sql`), evaluated."""
+    lo = None if start is None or pd.isna(start) else pd.Timestamp(start).to_pydatetime()
+    hi = None if end is None or pd.isna(end) else pd.Timestamp(end).to_pydatetime()
+    sql = f"SELECT {bucket_width_sql()} FROM (SELECT ?::TIMESTAMPTZ AS lo, ?::TIMESTAMPTZ AS hi)"
+    con = duckdb.connect()
+    try:
+        return int(con.execute(sql, [lo, hi]).fetchall()[0][0])
+    finally:
+        con.close()
 
 
 def build(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)write every summary relation from ``requests``, ``runners`` and ``findings``."""
-    src = sources(**WHOLE_TABLES)
-    for rel in RELATIONS.values():
-        params: list[Any] = []
-        select = rel.sql(src)
-        if rel.span_of is not None:
-            width = span_width(con, rel, rel.span_of[0])
-            select = f"SELECT *, ?::INTEGER AS bucket_seconds FROM ({select})"
-            params = [width, width]
-        con.execute(f"CREATE OR REPLACE TABLE {quote_identifier(rel.name)} AS {select}", params)
+    """(Re)write every summary relation from ``requests``, ``runners`` and ``findings``: the
+    graph's summary part, and the fingerprint of their SQL (:func:`is_built`)."""
+    from analyzer.replay import graph
+
+    graph.run(con, None, part="summary")
+    set_meta(con, "summary_key", _key())
+
+
+def _key() -> str:
+    from analyzer.replay import graph
+
+    text = "\n".join(graph.by_name()[n].sql for n in NAMES)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def is_built(con: duckdb.DuckDBPyConnection) -> bool:
-    """True when every summary relation exists."""
-    return all(table_exists(con, name) for name in RELATIONS)
+    """True when every summary relation exists, made by this code's SQL."""
+    return all(table_exists(con, name) for name in NAMES) and get_meta(con, "summary_key") == _key()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
     python -m tests.replay.make_relation_fixtures
 
-Each relation's fixture comes from the golden replay case (``tests/replay/fixtures/``) in which
+Each relation's fixture (the summary relations' too: the rules run between the two parts of
+the graph) comes from the golden replay case (``tests/replay/fixtures/``) in which
 it has the most rows (ties: the smaller case), so that no fixture is an empty table.
 """
 
@@ -15,10 +16,13 @@ from typing import Any
 
 import duckdb
 
+from analyzer.analysis import selected_rules
+from analyzer.config import Config
 from analyzer.replay import graph, incremental
 from analyzer.replay.policy import default_policy
 from analyzer.replay.policy_sql import install_static_tables
-from analyzer.store import connect
+from analyzer.rules.engine import run_rules
+from analyzer.store import connect, table_exists
 from tests.replay.helpers import fresh_db
 from tests.replay.relation_fixtures import FIXTURES, snapshot
 from tests.replay.test_derived_facts import insert, listing_503
@@ -62,6 +66,8 @@ def main() -> int:
         incremental.install_sources(con, incremental.FULL)
         size = int(con.execute("SELECT count(*) FROM events").fetchall()[0][0])
         for rel in graph.relations():
+            if rel.part == "summary" and not table_exists(con, "findings"):
+                run_rules(con, selected_rules(Config(), policy))  # the summary's input
             graph.materialise(con, rel, policy)
         for rel in graph.relations():
             if rel.kind == "step":

@@ -1,6 +1,8 @@
 -- summary_by_app: every headline number of docs/tables.md ("Headline numbers"), one row per app.
--- inputs: requests (requests), runners (runners), findings (findings);
--- finding_cost: the findings' cost, analyzer/rules/totals.py's FINDING_COST_SQL.
+-- {finding_cost}: the findings' cost, analyzer/rules/totals.py's FINDING_COST_SQL.
+-- Placeholders ({requests}...) name the inputs: the API runs the same text over filtered rows.
+-- kind: summary
+-- inputs: requests, runners, findings
 WITH apps AS (
     SELECT app FROM {requests} UNION SELECT app FROM {runners} UNION SELECT app FROM {findings}
 ),
