@@ -9,6 +9,8 @@ from analyzer.importers.formats import FOREIGN_FORMATS
 from analyzer.importers.formats.base import ParseContext, Rejected, Row, Skipped
 
 FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN = Path(__file__).parent / "golden"
+"""Golden fixtures of the line formats (tests/formats/make_golden.py)."""
 BY_NAME = {f.name: f for f in FOREIGN_FORMATS}
 
 
@@ -50,14 +52,15 @@ def load_rows(con: Any, rows: list[Row], origin: str, file: str) -> None:
     con.execute(f"INSERT INTO events ({columns}) SELECT {columns} FROM frame")
 
 
-def sql_vs_python(
+def imported_vs_parsed(
     path: Path, name: str = "nginx"
 ) -> tuple[list[list[tuple[Any, ...]]], list[list[tuple[Any, ...]]]]:
-    """Rows and rejections of an access log from the SQL mapping and the Python reference."""
-    import duckdb
+    """Rows and rejections of a log as the importer stores them (``events``, ``rejected`` of a
+    real database) and as the format's ``parse`` gives them: the one mapping, two ways out."""
+    import tempfile
 
-    map_blocks = BY_NAME[name].map_blocks
-    assert map_blocks is not None
+    from analyzer.importers import import_paths
+    from analyzer.store import connect
 
     keys = (
         "line_no",
@@ -73,19 +76,22 @@ def sql_vs_python(
         "ts_naive",
         "inferred",
     )
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    sql_rows: list[tuple[Any, ...]] = []
-    sql_bad: list[tuple[Any, ...]] = []
-    with path.open(encoding="utf-8") as fh:
-        for table, bad in map_blocks(con, fh, first_line=1, file_name=path.name):
-            sql_rows += [_key(r, keys) for r in table.to_pylist()]
-            sql_bad += bad
-    con.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        con = connect(Path(tmp) / "db.duckdb")
+        import_paths(con, [path], fmt=name)
+        cur = con.execute(f"SELECT {', '.join(keys)} FROM events ORDER BY event_id")
+        stored = [_key(dict(zip(keys, r, strict=True)), keys) for r in cur.fetchall()]
+        bad = [
+            (int(n), str(raw), str(reason))
+            for n, raw, reason in con.execute(
+                "SELECT line_no, raw, reason FROM rejected"
+            ).fetchall()
+        ]
+        con.close()
     rows, rejected = parse_file(name, path)
-    py_rows = [_key(r, keys) for r in rows]
-    return [sorted(sql_rows, key=repr), sorted(sql_bad)], [
-        sorted(py_rows, key=repr),
+    parsed = [_key(r, keys) for r in rows]
+    return [sorted(stored, key=repr), sorted(bad)], [
+        sorted(parsed, key=repr),
         sorted((r.line_no, r.raw, r.reason) for r in rejected),
     ]
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from formats_helpers import FIXTURES, parse_file, pick, sql_vs_python
+from formats_helpers import FIXTURES, GOLDEN, imported_vs_parsed, parse_file, pick
 
 from analyzer.importers import import_paths
-from analyzer.importers.formats.nginx import split_list
 from analyzer.store import connect
 
 
@@ -45,12 +45,10 @@ def test_nginx_client_went_away_and_fallback_ids() -> None:
     health = [r for r in rows if r["line_no"] == 3]
     assert health[0]["request_id"] == "nginx:nginx_access.log:3"
     assert pick(health, event="attempt.finished")[0]["status"] == 200
-    # upstream groups after an internal redirect (" : ") are attempts too
-    assert split_list("10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80") == [
-        "10.0.0.1:80",
-        "10.0.0.2:80",
-        "10.0.0.3:80",
-    ]
+    # upstream groups after an internal redirect (" : ") are attempts too (golden case "edges")
+    golden = json.loads((GOLDEN / "nginx-edges.json").read_text())
+    redirected = [r for r in golden["rows"] if r["event"] == "attempt.dispatched"][:3]
+    assert [r["runner_id"] for r in redirected] == ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"]
 
 
 def test_envoy_flags_and_attempt_count() -> None:
@@ -97,12 +95,12 @@ def test_grown_access_log_imports_only_new_lines(tmp_path: Path) -> None:
     assert got == [(1, 1), (2, 1), (3, 1), (4, 1)]  # each request once, at its own line
 
 
-def test_nginx_sql_mapping_equals_the_python_reference(tmp_path: Path) -> None:
-    sql, python = sql_vs_python(FIXTURES / "nginx_access.log")
+def test_nginx_import_stores_what_parse_gives(tmp_path: Path) -> None:
+    sql, python = imported_vs_parsed(FIXTURES / "nginx_access.log")
     assert sql == python and len(sql[0]) == 22
 
 
-def test_envoy_sql_mapping_equals_the_python_reference(tmp_path: Path) -> None:
+def test_envoy_import_stores_what_parse_gives(tmp_path: Path) -> None:
     log = tmp_path / "envoy.log"
     extra = (
         '[2026-11-20 14:00:07.000] "GET /health HTTP/1.1" 200 - 0 2 1 1 "-" "probe" "-" "h" '
@@ -110,7 +108,7 @@ def test_envoy_sql_mapping_equals_the_python_reference(tmp_path: Path) -> None:
         '[not a time] "GET / HTTP/1.1" 200 - 0 2 1 1 "-" "probe" "-" "h" "-"\n'
     )
     log.write_text((FIXTURES / "envoy_access.log").read_text() + extra)
-    sql, python = sql_vs_python(log, "envoy")
+    sql, python = imported_vs_parsed(log, "envoy")
     assert sql == python
     assert len(python[1]) == 2 and "invalid ts" in python[1][1][2]
     assert any(row[-2] for row in python[0])  # the naive timestamp is marked

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from formats_helpers import parse_file, pick, sql_vs_python
+from formats_helpers import imported_vs_parsed, parse_file, pick
 
 from analyzer.analysis import analyze
 from analyzer.config import Config
@@ -53,7 +53,7 @@ def test_istio_sidecar_lines_are_envoy_requests(tmp_path: Path) -> None:
     assert refused[0]["extra"]["upstream_transport_failure_reason"] == "delayed_connect_error:_111"
     no_host = pick(rows, request_id="req-i3")  # no healthy upstream: nothing dispatched
     assert [r["event"] for r in no_host] == ["request.received", "request.completed"]
-    sql, python = sql_vs_python(tmp_path / "istio-proxy.log", "envoy")
+    sql, python = imported_vs_parsed(tmp_path / "istio-proxy.log", "envoy")
     assert sql == python and len(sql[0]) == len(rows)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from formats_helpers import parse_file, pick, sql_vs_python
+from formats_helpers import imported_vs_parsed, parse_file, pick
 
 from analyzer.analysis import analyze
 from analyzer.config import Config
@@ -45,7 +45,7 @@ def test_a_group_name_is_no_runner_and_a_502_is_no_answer(tmp_path: Path) -> Non
         ("attempt.finished", 2, 200, None),
     ]
     assert not pick(rows, event="attempt.finished", status=502)
-    sql, python = sql_vs_python(tmp_path / "access.log")  # the SQL twin agrees
+    sql, python = imported_vs_parsed(tmp_path / "access.log")  # stored = parsed: one mapping
     assert sql == python
 
 
@@ -93,7 +93,7 @@ def test_upstream_header_time_tells_nginx_failures_from_app_answers(tmp_path: Pa
         ("req-to-app504", "attempt.finished", 504, None),
         ("req-r", "attempt.failed", None, "runner_connection_error"),
     ]
-    sql, python = sql_vs_python(path)
+    sql, python = imported_vs_parsed(path)
     assert sql == python
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from formats_helpers import parse_file, pick, sql_vs_python
+from formats_helpers import imported_vs_parsed, parse_file, pick
 from nginx_server import nginx_available, nginx_proxy, post, wait_for_lines
 
 from analyzer.analysis import analyze
@@ -35,7 +35,9 @@ def test_real_nginx_access_log_imports_attempts(tmp_path: Path) -> None:
     assert nginx.sniff(text)
     rows, rejected = parse_file("nginx", proxy.access_log)
     assert rejected == []
-    sql, python = sql_vs_python(proxy.access_log)  # the importer's SQL mapping agrees
+    sql, python = imported_vs_parsed(
+        proxy.access_log
+    )  # what the importer stores is what parse gives
     assert sql == python
     retried = 0
     for i in range(4):
@@ -91,7 +93,7 @@ def test_real_nginx_failures_and_the_default_combined_format(tmp_path: Path) -> 
     assert (dead, refused, ok) == (502, [200, 200], 200)
     rows, rejected = parse_file("nginx", proxy.access_log)
     assert rejected == []
-    assert sql_vs_python(proxy.access_log)[0] == sql_vs_python(proxy.access_log)[1]
+    assert imported_vs_parsed(proxy.access_log)[0] == imported_vs_parsed(proxy.access_log)[1]
     # the group name nginx logs for "no live upstreams" is no runner; nothing was dispatched
     assert {r["runner_id"] for r in rows} <= {None, proxy.good, proxy.bad, proxy.closed}
     mine = pick(rows, request_id="req-dead")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from formats_helpers import parse_file, pick, sql_vs_python
+from formats_helpers import imported_vs_parsed, parse_file, pick
 from nginx_server import nginx_available, nginx_proxy, post, wait_for_lines
 
 from analyzer.analysis import analyze
@@ -45,7 +45,9 @@ def test_real_nginx_timeout_is_no_app_answer_and_an_app_504_is(tmp_path: Path) -
 
     rows, rejected = parse_file("nginx", proxy.access_log)
     assert rejected == []
-    sql, python = sql_vs_python(proxy.access_log)  # the importer's SQL mapping agrees
+    sql, python = imported_vs_parsed(
+        proxy.access_log
+    )  # what the importer stores is what parse gives
     assert sql == python
     # round robin: one of the two /timeout requests met the slow server first
     timed_out = pick(rows, event="attempt.failed", runner_id=proxy.slow)
@@ -69,7 +71,7 @@ def test_real_nginx_timeout_is_no_app_answer_and_an_app_504_is(tmp_path: Path) -
     # without $upstream_header_time the two 504s cannot be told apart: both are nginx's timeout
     old, old_rejected = parse_file("nginx", proxy.no_header_log)
     assert old_rejected == []
-    assert sql_vs_python(proxy.no_header_log)[0] == sql_vs_python(proxy.no_header_log)[1]
+    assert imported_vs_parsed(proxy.no_header_log)[0] == imported_vs_parsed(proxy.no_header_log)[1]
     assert _attempts(old, "req-to-only") == _attempts(rows, "req-to-only")
     assert _attempts(old, "req-app504") == [
         ("attempt.failed", proxy.app504, None, "request_timeout")

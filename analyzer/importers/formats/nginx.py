@@ -37,50 +37,208 @@ duration), the status and the path; no attempt, no upstream, no request id (the 
 Request id: ``$http_x_fal_request_id`` when sent, else nginx's ``$request_id``, else
 ``nginx:<file name>:<line>``. nginx does not kill upstreams: no termination is inferred.
 
-Imports use the same mapping written in SQL (:mod:`.nginx_sql`, block by block); :func:`parse`
-is the reference it is tested against.
+The mapping is SQL over blocks of lines (:func:`map_blocks`, set-based: one regular expression
+splits every line, the upstream lists are unnested with their positions, the attempt times are
+running sums of ``$upstream_response_time``), the format's only parse path
+(:mod:`.sql_lines`); the line pattern is written once (:data:`COMBINED`, :data:`UPSTREAM`) and
+sniffing reads the same text. Golden fixtures (tests/formats/golden/nginx-*.json) are its oracle.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
-from typing import Any
 
-from analyzer.importers.formats.base import (
-    Format,
-    Item,
-    ParseContext,
-    Rejected,
-    Row,
-    as_str,
-    make_row,
-    parse_ts,
-)
-from analyzer.importers.formats.nginx_sql import map_blocks
+import duckdb
+import pyarrow as pa
+
+from analyzer.importers.formats.base import Format
+from analyzer.importers.formats.sql_lines import line_blocks, sql_parser
 
 NAME = "nginx"
 
-_LIST = r"(?:\"(?P<{0}q>[^\"]*)\"|(?P<{0}u>[^\s,\"]+(?:(?:,| :) [^\s,\"]+)*))"
-LINE = re.compile(
-    r"^(?P<remote>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "
-    r"\"(?P<request>(?:[^\"\\]|\\.)*)\" (?P<status>\d{3}) (?P<bytes>\d+|-) "
-    r"\"(?P<referer>(?:[^\"\\]|\\.)*)\" \"(?P<agent>(?:[^\"\\]|\\.)*)\""
-    r"(?: "
-    + _LIST.format("addr")
-    + " "
-    + _LIST.format("ustatus")
-    + " "
-    + _LIST.format("urt")
-    + r")?(?P<rest>.*)$"
+COMBINED = (  # the combined format; group 9: what follows it
+    r'^(\S+) \S+ (\S+) \[([^\]]+)\] "((?:[^"\\]|\\.)*)" (\d{3}) (\d+|-) '
+    r'"((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)"(.*)$'
 )
-_TIME_LOCAL = "%d/%b/%Y:%H:%M:%S %z"
-ADDRESS = re.compile(r"^(?:unix:.+|.+:\d+)$")
-"""An upstream server's address; anything else in ``$upstream_addr`` is a group name."""
-PROXY_FAILURES = {"502": "runner_connection_error", "504": "request_timeout"}
-"""The upstream statuses nginx writes for its own failure to get an answer, as error types."""
-_TOKEN = re.compile(r"\"([^\"]*)\"|(\S+)")
+_LIST = r'(?:"([^"]*)"|([^\s,"]+(?:(?:,| :) [^\s,"]+)*))'
+UPSTREAM = r"^ " + _LIST + " " + _LIST + " " + _LIST + r"(.*)$"
+ADDRESS = r"^(?:unix:.+|.+:\d+)$"
+"""An upstream server's address; any other item of ``$upstream_addr`` is a group name."""
+
+PARSE_SQL = """
+CREATE OR REPLACE TEMP TABLE _ng AS
+WITH m AS (
+    SELECT line_no, line,
+           regexp_matches(line, $combined) AS ok,
+           regexp_extract(line, $combined,
+               ['remote', 'user', 'time', 'request', 'status', 'bytes', 'referer', 'agent',
+                'rest']) AS c
+    FROM _ng_lines WHERE trim(line) <> ''
+),
+u AS (
+    SELECT *, regexp_matches(c.rest, $upstream) AS has_up,
+           regexp_extract(c.rest, $upstream,
+               ['aq', 'au', 'sq', 'su', 'tq', 'tu', 'tail']) AS up
+    FROM m WHERE ok
+),
+v AS (
+    SELECT line_no, line, c, has_up,
+           CASE WHEN has_up THEN coalesce(nullif(up.aq, ''), up.au) END AS addr_list,
+           CASE WHEN has_up THEN coalesce(nullif(up.sq, ''), up.su) END AS status_list,
+           CASE WHEN has_up THEN coalesce(nullif(up.tq, ''), up.tu) END AS time_list,
+           regexp_extract_all(CASE WHEN has_up THEN up.tail ELSE c.rest END,
+                              '"[^"]*"|\\S+') AS tail
+    FROM u
+)
+SELECT line_no, c.remote AS remote, c.time AS time_local, c.request AS request,
+       CAST(c.status AS INTEGER) AS status, c.bytes AS bytes_sent, c.agent AS agent,
+       addr_list, status_list, time_list,
+       TRY_CAST(nullif(tail[1], '-') AS DOUBLE) AS request_time,
+       TRY_CAST(nullif(tail[2], '-') AS DOUBLE) AS msec, tail[2] AS msec_raw,
+       nullif(nullif(trim(tail[3], '"'), '-'), '') AS fal_id,
+       nullif(nullif(trim(tail[4], '"'), '-'), '') AS nginx_id,
+       nullif(trim(tail[5], '"'), '') AS header_list
+FROM v
+"""
+
+# a larger $request_time (seconds) is no real duration (and would overflow the arithmetic)
+MAX_REQUEST_S = 7 * 24 * 3600
+
+REQ_SQL = """
+CREATE OR REPLACE TEMP TABLE _ng_req AS
+SELECT *,
+       coalesce(fal_id, nginx_id, 'nginx:' || $file_name || ':' || line_no) AS request_id,
+       nullif(split_part(split_part(request, ' ', 2), '?', 1), '') AS endpoint,
+       nullif(split_part(request, ' ', 1), '') AS method,
+       CASE WHEN msec IS NULL THEN strptime(time_local, '%d/%b/%Y:%H:%M:%S %z')
+            WHEN isfinite(msec) AND abs(msec) < 1e11 THEN to_timestamp(msec) END AS end_ts,
+       CASE WHEN msec IS NOT NULL AND NOT (isfinite(msec) AND abs(msec) < 1e11)
+            THEN 'implausible $msec: ' || left(msec_raw, 40)
+            WHEN request_time IS NOT NULL AND NOT (request_time BETWEEN 0 AND $max_s)
+            THEN 'implausible $request_time: ' || request_time END AS problem,
+       CASE WHEN msec IS NOT NULL THEN msec_raw ELSE time_local END AS ts_raw
+FROM _ng
+"""
+
+BAD_SQL = """
+SELECT line_no, left(line, 2000), 'not an nginx combined+upstream line' FROM _ng_lines
+WHERE trim(line) <> '' AND NOT regexp_matches(line, $combined)
+UNION ALL
+SELECT l.line_no, left(l.line, 2000), r.problem
+FROM _ng_req r JOIN _ng_lines l ON l.line_no = r.line_no WHERE r.problem IS NOT NULL
+ORDER BY line_no
+"""
+
+OK_SQL = """
+CREATE OR REPLACE TEMP TABLE _ng_ok AS  -- the lines kept, with their start time
+SELECT *, end_ts - to_microseconds(CAST(round(coalesce(request_time, 0) * 1e6) AS BIGINT))
+              AS start_ts
+FROM _ng_req WHERE problem IS NULL
+"""
+
+ATT_SQL = """
+CREATE OR REPLACE TEMP TABLE _ng_att AS  -- one row per upstream list item: an attempt or not
+WITH lists AS (
+    SELECT line_no, request_id, endpoint, ts_raw, status AS final_status, start_ts, end_ts,
+           string_split_regex(trim(addr_list), ',\\s*|\\s+:\\s+') AS addrs,
+           string_split_regex(trim(status_list), ',\\s*|\\s+:\\s+') AS statuses,
+           string_split_regex(trim(time_list), ',\\s*|\\s+:\\s+') AS times,
+           string_split_regex(trim(header_list), ',\\s*|\\s+:\\s+') AS headers
+    FROM _ng_ok WHERE addr_list IS NOT NULL AND trim(addr_list) <> ''
+),
+att0 AS (
+    SELECT *, unnest(addrs) AS addr, unnest(range(1, len(addrs) + 1)) AS idx FROM lists
+),
+att AS (
+    SELECT line_no, request_id, endpoint, ts_raw, final_status, start_ts, end_ts, addr, idx,
+           len(addrs) AS n, trim(statuses[idx]) AS ustatus,
+           nullif(trim(headers[idx]), '') AS uheader,
+           CASE WHEN TRY_CAST(times[idx] AS DOUBLE) BETWEEN 0 AND 1e7
+                THEN TRY_CAST(times[idx] AS DOUBLE) END AS utime
+    FROM att0
+),
+timed AS (
+    SELECT *,
+           sum(coalesce(utime, 0)) OVER (PARTITION BY line_no ORDER BY idx) AS cum,
+           regexp_matches(trim(addr), $address) AS is_addr
+    FROM att
+),
+judged AS (
+    -- nginx's own status (502 refused/reset/invalid header, 504 timed out: no response header
+    -- came) is no app answer; $upstream_header_time '-' says so when logged (module docstring)
+    SELECT *,
+           coalesce(regexp_matches(ustatus, '^\\d+$')
+                    AND CASE WHEN uheader IS NOT NULL THEN uheader = '-'
+                             ELSE ustatus IN ('502', '504') END, false) AS proxy_failed,
+           coalesce(regexp_matches(ustatus, '^\\d+$'), false) AS numeric_status
+    FROM timed
+)
+SELECT *, numeric_status AND NOT proxy_failed AS answered FROM judged
+"""
+
+ROWS_SQL = """
+WITH ev AS (
+    SELECT line_no, 0 AS seq, start_ts AS ts, 'request.received' AS event, request_id, endpoint,
+           NULL::INTEGER AS attempt, NULL::VARCHAR AS runner_id, NULL::INTEGER AS status,
+           NULL::VARCHAR AS error_type, ts_raw,
+           json_object('remote_addr', remote, 'method', method, 'user_agent',
+                       nullif(agent, '-'), 'bytes_sent', bytes_sent,
+                       'request_time', request_time,
+                       'upstream_group', nullif(list_filter(
+                           string_split_regex(trim(coalesce(addr_list, '')), ',\\s*|\\s+:\\s+'),
+                           lambda a: a <> '' AND NOT regexp_matches(a, $address)), []))::VARCHAR
+                  AS extra
+    FROM _ng_ok
+    UNION ALL
+    SELECT line_no, 2 * idx - 1, least(start_ts + to_microseconds(CAST(round(
+               (cum - coalesce(utime, 0)) * 1e6) AS BIGINT)), end_ts),
+           'attempt.dispatched', request_id, endpoint, idx, trim(addr), NULL, NULL, ts_raw, NULL
+    FROM _ng_att WHERE is_addr
+    UNION ALL
+    SELECT line_no, 2 * idx, least(start_ts + to_microseconds(CAST(round(cum * 1e6) AS BIGINT)),
+                                   end_ts),
+           CASE WHEN answered THEN 'attempt.finished' ELSE 'attempt.failed' END,
+           request_id, endpoint, idx, trim(addr),
+           CASE WHEN answered THEN TRY_CAST(ustatus AS INTEGER) END,
+           CASE WHEN answered THEN NULL WHEN proxy_failed AND ustatus = '504'
+                THEN 'request_timeout' ELSE 'runner_connection_error' END,
+           ts_raw, NULL
+    FROM _ng_att
+    WHERE is_addr AND (answered OR proxy_failed OR NOT (final_status = 499 AND idx = n))
+    UNION ALL
+    SELECT line_no, 100000, end_ts, 'request.client_disconnected', request_id, endpoint,
+           NULL, NULL, NULL, NULL, ts_raw, NULL
+    FROM _ng_ok WHERE status = 499
+    UNION ALL
+    SELECT line_no, 100001, end_ts, 'request.completed', request_id, endpoint, NULL, NULL,
+           status, CASE WHEN status = 499 THEN 'client_disconnected' END, ts_raw, NULL
+    FROM _ng_ok
+)
+SELECT ts, 'gateway' AS source, event, endpoint, request_id, runner_id, attempt, status,
+       error_type, ts_raw, false AS ts_naive, extra, false AS inferred, line_no
+FROM ev ORDER BY line_no, seq
+"""
+
+
+def map_blocks(
+    con: duckdb.DuckDBPyConnection, lines: Iterable[str], *, first_line: int, file_name: str
+) -> Iterator[tuple[pa.Table, list[tuple[int, str, str]]]]:
+    """For each block of lines: (mapped rows as Arrow, rejected (line_no, raw, reason))."""
+    for block in line_blocks(lines, first_line):
+        con.register("_ng_lines", block)
+        try:
+            con.execute(PARSE_SQL, {"combined": COMBINED, "upstream": UPSTREAM})
+            con.execute(REQ_SQL, {"file_name": file_name, "max_s": MAX_REQUEST_S})
+            bad = con.execute(BAD_SQL, {"combined": COMBINED}).fetchall()
+            con.execute(OK_SQL)
+            con.execute(ATT_SQL, {"address": ADDRESS})
+            rows = con.sql(ROWS_SQL, params={"address": ADDRESS}).to_arrow_table()
+        finally:
+            con.unregister("_ng_lines")
+            for table in ("_ng", "_ng_req", "_ng_ok", "_ng_att"):
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+        yield rows, [(int(r[0]), str(r[1]), str(r[2])) for r in bad]
 
 
 def sniff(head: str) -> bool:
@@ -88,120 +246,12 @@ def sniff(head: str) -> bool:
     anything after it (nginx's default ``combined`` format)."""
     for line in head.splitlines()[:5]:
         if line.strip():
-            match = LINE.match(line.rstrip("\r\n"))
+            match = re.match(COMBINED, line.rstrip("\r\n"))
             if match is None:
                 return False
-            upstream = match.group("addrq") is not None or bool(match.group("addru"))
-            return upstream or not match.group("rest").strip()
+            rest = match.group(9)
+            return re.match(UPSTREAM, rest) is not None or not rest.strip()
     return False
-
-
-def split_list(value: str | None) -> list[str]:
-    """An nginx upstream list (``a, b : c``) as its items; ``-`` items are kept as ``-``."""
-    if value is None or not value.strip():
-        return []
-    return [part.strip() for part in re.split(r",|\s:\s", value) if part.strip()]
-
-
-def parse(lines: Iterable[str], ctx: ParseContext) -> Iterator[Item]:
-    """Map each access-log line (streaming)."""
-    for line_no, raw in enumerate(lines, start=ctx.first_line):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
-            continue
-        match = LINE.match(line)
-        if match is None:
-            yield Rejected(line_no, line[:2000], "not an nginx combined+upstream line")
-            continue
-        try:
-            yield from _map(match, line_no, ctx)
-        except ValueError as exc:
-            yield Rejected(line_no, line[:2000], f"invalid field: {exc}"[:200])
-
-
-def _group(match: re.Match[str], name: str) -> str | None:
-    quoted = match.group(name + "q")
-    return quoted if quoted is not None else match.group(name + "u")
-
-
-def _map(match: re.Match[str], line_no: int, ctx: ParseContext) -> Iterator[Row]:
-    rest = [q if q else u for q, u in _TOKEN.findall(match.group("rest"))]
-    request_time = _float(rest[0]) if len(rest) > 0 else None
-    msec = _float(rest[1]) if len(rest) > 1 else None
-    fal_id = as_str(rest[2]) if len(rest) > 2 else None
-    nginx_id = as_str(rest[3]) if len(rest) > 3 else None
-    header_times = split_list(rest[4]) if len(rest) > 4 else []
-    if msec is not None:
-        end, _ = parse_ts(msec)
-    else:
-        end = datetime.strptime(match.group("time"), _TIME_LOCAL)
-    start = end - timedelta(seconds=request_time or 0.0)
-    method, _, target = match.group("request").partition(" ")
-    path = target.split(" ", 1)[0].split("?", 1)[0] or None
-    request_id = fal_id or nginx_id or f"nginx:{ctx.path.name}:{line_no}"
-    status = int(match.group("status"))
-    common: dict[str, Any] = {
-        "line_no": line_no,
-        "request_id": request_id,
-        "endpoint": path,
-        "ts_raw": match.group("time") if msec is None else rest[1],
-    }
-    extra = {
-        "remote_addr": match.group("remote"),
-        "method": method or None,
-        "user_agent": as_str(match.group("agent")),
-        "bytes_sent": match.group("bytes"),
-        "request_time": request_time,
-    }
-    addrs = split_list(_group(match, "addr"))
-    extra["upstream_group"] = [a for a in addrs if not ADDRESS.match(a)] or None
-    yield make_row(start, "gateway", "request.received", extra=extra, **common)
-    statuses = split_list(_group(match, "ustatus"))
-    times = split_list(_group(match, "urt"))
-    clock = start
-    for index, addr in enumerate(addrs):
-        attempt = index + 1
-        ustatus = statuses[index] if index < len(statuses) else "-"
-        elapsed = _float(times[index]) if index < len(times) else None
-        base = dict(common, attempt=attempt, runner_id=addr)
-        dispatched_at = clock
-        clock = min(clock + timedelta(seconds=elapsed or 0.0), end)
-        if not ADDRESS.match(addr):
-            continue  # a group with no live server: nothing was dispatched
-        yield make_row(dispatched_at, "gateway", "attempt.dispatched", **base)
-        header = header_times[index] if index < len(header_times) else None
-        own = own_failure(ustatus, header)
-        if ustatus.isdigit() and not own:
-            yield make_row(clock, "gateway", "attempt.finished", status=int(ustatus), **base)
-        elif own or not (status == 499 and index == len(addrs) - 1):
-            error = PROXY_FAILURES.get(ustatus, "runner_connection_error")
-            yield make_row(clock, "gateway", "attempt.failed", error_type=error, **base)
-    if status == 499:
-        yield make_row(end, "gateway", "request.client_disconnected", **common)
-    yield make_row(
-        end,
-        "gateway",
-        "request.completed",
-        status=status,
-        error_type="client_disconnected" if status == 499 else None,
-        **common,
-    )
-
-
-def own_failure(ustatus: str, header_time: str | None) -> bool:
-    """Whether an attempt's upstream status is nginx's own (no response header came): told by
-    its ``$upstream_header_time`` (``-``) when logged, else by the status (502, 504)."""
-    if not ustatus.isdigit():
-        return False
-    if header_time is not None:
-        return header_time == "-"
-    return ustatus in PROXY_FAILURES
-
-
-def _float(text: str | None) -> float | None:
-    if text is None or text in ("", "-"):
-        return None
-    return float(text)
 
 
 FORMAT = Format(
@@ -210,7 +260,7 @@ FORMAT = Format(
     '$upstream_response_time [$request_time $msec "$http_x_fal_request_id" $request_id '
     '"$upstream_header_time"]]',
     sniff=sniff,
-    parse=parse,
+    parse=sql_parser(map_blocks),
     appendable=True,
     map_blocks=map_blocks,
 )
