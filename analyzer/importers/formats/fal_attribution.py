@@ -26,13 +26,9 @@ SLACK_S = 0.25
 """Seconds after an attempt's answer a line may still belong to it (uvicorn's error block and
 the SDK's traceback are printed around the answer)."""
 
-ATTRIBUTE_SQL = """
-WITH cand AS (
-    SELECT event_id, runner_id, ts, extra->>'kind' AS kind
-    FROM events
-    WHERE origin = 'fal_logs' AND (extra->>'unlabelled') = 'true'
-),
-att AS (
+WINDOWS_SQL = """
+CREATE OR REPLACE TEMP TABLE _fal_win AS  -- each attempt of the listing: runner, dispatch..answer
+WITH att AS (
     SELECT request_id, attempt, runner_id,
            min(ts) FILTER (WHERE event = 'attempt.dispatched') AS s,
            max(ts) FILTER (WHERE event IN ('attempt.finished', 'attempt.failed')) AS e,
@@ -40,21 +36,23 @@ att AS (
     FROM events
     WHERE origin = 'fal_requests' AND runner_id IS NOT NULL AND attempt IS NOT NULL
     GROUP BY request_id, attempt, runner_id
-),
-win AS (
-    SELECT request_id, attempt, runner_id, endpoint, s,
-           coalesce(e, s + INTERVAL 1 DAY) AS e,
-           row_number() OVER (ORDER BY runner_id, s, request_id, attempt) AS wid
-    FROM att WHERE s IS NOT NULL
-),
+)
+SELECT request_id, attempt, runner_id, endpoint, s,
+       coalesce(e, s + INTERVAL 1 DAY) AS e,
+       row_number() OVER (ORDER BY runner_id, s, request_id, attempt) AS wid
+FROM att WHERE s IS NOT NULL
+"""
+
+STEPS_SQL = """
 -- per runner, the attempts in flight as a step function (strict: dispatch..answer; loose: the
 -- answer + SLACK_S): each change point holds the count and the sum of the open windows' ids,
 -- which IS the open window's id when the count is 1; a line looks up the step it falls in
-pts AS (
-    SELECT runner_id, 0 AS loose, s AS ts, 1 AS d, wid FROM win
-    UNION ALL SELECT runner_id, 0, e, -1, wid FROM win
-    UNION ALL SELECT runner_id, 1, s, 1, wid FROM win
-    UNION ALL SELECT runner_id, 1, e + to_seconds(?), -1, wid FROM win
+CREATE OR REPLACE TEMP TABLE _fal_steps AS
+WITH pts AS (
+    SELECT runner_id, 0 AS loose, s AS ts, 1 AS d, wid FROM _fal_win
+    UNION ALL SELECT runner_id, 0, e, -1, wid FROM _fal_win
+    UNION ALL SELECT runner_id, 1, s, 1, wid FROM _fal_win
+    UNION ALL SELECT runner_id, 1, e + to_seconds(?), -1, wid FROM _fal_win
 ),
 run AS (
     SELECT runner_id, loose, ts, sum(d) OVER w AS n, sum(d * wid) OVER w AS ids,
@@ -62,13 +60,20 @@ run AS (
     FROM pts
     WINDOW w AS (PARTITION BY runner_id, loose ORDER BY ts, d DESC, wid
                  ROWS UNBOUNDED PRECEDING)
+)
+SELECT runner_id, loose, ts, arg_max(n, rn) AS n, arg_max(ids, rn) AS ids
+FROM run GROUP BY ALL
+"""
+
+VERDICT_SQL = """
+CREATE OR REPLACE TEMP TABLE _fal_verdict AS  -- per unlabelled line: its request, or why not
+WITH cand AS (
+    SELECT event_id, runner_id, ts, extra->>'kind' AS kind
+    FROM events
+    WHERE origin = 'fal_logs' AND (extra->>'unlabelled') = 'true'
 ),
-steps AS (
-    SELECT runner_id, loose, ts, arg_max(n, rn) AS n, arg_max(ids, rn) AS ids
-    FROM run GROUP BY ALL
-),
-strict_steps AS (SELECT runner_id, ts, n, ids FROM steps WHERE loose = 0),
-loose_steps AS (SELECT runner_id, ts, n, ids FROM steps WHERE loose = 1),
+strict_steps AS (SELECT runner_id, ts, n, ids FROM _fal_steps WHERE loose = 0),
+loose_steps AS (SELECT runner_id, ts, n, ids FROM _fal_steps WHERE loose = 1),
 looked AS (
     SELECT c.event_id, st.n AS strict_n, st.ids AS strict_id, lo.n AS loose_n,
            lo.ids AS loose_id
@@ -80,24 +85,28 @@ m AS (
     SELECT l.event_id, coalesce(l.strict_n, 0) AS strict_n, coalesce(l.loose_n, 0) AS loose_n,
            {'request_id': w.request_id, 'attempt': w.attempt, 'endpoint': w.endpoint} AS pick
     FROM looked l
-    LEFT JOIN win w
+    LEFT JOIN _fal_win w
       ON w.wid = CASE WHEN l.strict_n = 1 THEN l.strict_id
                       WHEN coalesce(l.strict_n, 0) = 0 AND l.loose_n = 1 THEN l.loose_id END
 ),
-known AS (SELECT DISTINCT runner_id FROM att),
-v AS (
-    SELECT c.event_id, c.kind,
-           CASE WHEN m.strict_n = 1 OR (coalesce(m.strict_n, 0) = 0 AND m.loose_n = 1)
-                THEN m.pick END AS pick,
-           CASE WHEN m.strict_n = 1 OR (coalesce(m.strict_n, 0) = 0 AND m.loose_n = 1)
-                THEN 'runner_time'
-                WHEN m.loose_n > 1 THEN 'several requests in flight'
-                WHEN c.runner_id IS NULL THEN 'no runner id'
-                WHEN c.runner_id NOT IN (SELECT runner_id FROM known)
-                THEN 'runner not in the request listing'
-                ELSE 'no request in flight' END AS reason
-    FROM cand c LEFT JOIN m USING (event_id)
+known AS (  -- the runners of the listing (an attempt without a dispatch time too)
+    SELECT DISTINCT runner_id FROM events
+    WHERE origin = 'fal_requests' AND runner_id IS NOT NULL AND attempt IS NOT NULL
 )
+SELECT c.event_id, c.kind,
+       CASE WHEN m.strict_n = 1 OR (coalesce(m.strict_n, 0) = 0 AND m.loose_n = 1)
+            THEN m.pick END AS pick,
+       CASE WHEN m.strict_n = 1 OR (coalesce(m.strict_n, 0) = 0 AND m.loose_n = 1)
+            THEN 'runner_time'
+            WHEN m.loose_n > 1 THEN 'several requests in flight'
+            WHEN c.runner_id IS NULL THEN 'no runner id'
+            WHEN c.runner_id NOT IN (SELECT runner_id FROM known)
+            THEN 'runner not in the request listing'
+            ELSE 'no request in flight' END AS reason
+FROM cand c LEFT JOIN m USING (event_id)
+"""
+
+UPDATE_SQL = """
 UPDATE events AS e
 SET request_id = v.pick.request_id,
     attempt = v.pick.attempt,
@@ -106,7 +115,7 @@ SET request_id = v.pick.request_id,
                       ('handler.error', 'cancel.received', 'child.started', 'child.finished')
                  THEN v.kind ELSE 'log' END,
     extra = json_merge_patch(e.extra, json_object('attribution', v.reason))
-FROM v
+FROM _fal_verdict v
 WHERE e.event_id = v.event_id
   AND (e.request_id IS DISTINCT FROM v.pick.request_id
        OR e.extra->>'attribution' IS DISTINCT FROM v.reason)
@@ -115,7 +124,16 @@ WHERE e.event_id = v.event_id
 
 def attribute_lines(con: duckdb.DuckDBPyConnection) -> None:
     """Attribute every unlabelled ``fal_logs`` line by runner and time (see the docstring)."""
-    con.execute(ATTRIBUTE_SQL, [SLACK_S])
+    try:
+        con.execute(WINDOWS_SQL)
+        con.execute(STEPS_SQL, [SLACK_S])
+        con.execute(VERDICT_SQL)
+        con.execute(UPDATE_SQL)
+    finally:
+        con.execute(
+            "DROP TABLE IF EXISTS _fal_win; DROP TABLE IF EXISTS _fal_steps; "
+            "DROP TABLE IF EXISTS _fal_verdict"
+        )
 
 
 COUNTS_SQL = """
