@@ -38,6 +38,6 @@ def test_the_line_pattern_is_written_once() -> None:
     for name in ("nginx", "envoy"):
         fmt = BY_NAME[name]
         module = inspect.getmodule(fmt.sniff)
-        assert module is not None and module is inspect.getmodule(fmt.map_blocks)
+        assert module is not None and module.map_blocks is fmt.map_blocks
         source = inspect.getsource(module)
         assert "re.compile" not in source and source.count("regexp_extract(line") == 1

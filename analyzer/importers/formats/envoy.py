@@ -42,13 +42,12 @@ written once (:data:`LINE`) and sniffing reads the same text. Golden fixtures
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
 
 from analyzer.importers.formats.base import Format
-from analyzer.importers.formats.sql_lines import line_blocks, sql_parser
+from analyzer.importers.formats.sql_lines import Rejections, block_mapper, sql_parser
 
 NAME = "envoy"
 
@@ -168,20 +167,16 @@ FROM ev ORDER BY line_no, seq
 """
 
 
-def map_blocks(
-    con: duckdb.DuckDBPyConnection, lines: Iterable[str], *, first_line: int, file_name: str
-) -> Iterator[tuple[pa.Table, list[tuple[int, str, str]]]]:
-    """For each block of lines: (mapped rows as Arrow, rejected (line_no, raw, reason))."""
-    for block in line_blocks(lines, first_line):
-        con.register("_ev_lines", block)
-        try:
-            con.execute(PARSE_SQL, {"line": LINE, "file_name": file_name, **_LIMITS})
-            bad = con.execute(BAD_SQL).fetchall()
-            rows = con.sql(ROWS_SQL).to_arrow_table()
-        finally:
-            con.unregister("_ev_lines")
-            con.execute("DROP TABLE IF EXISTS _ev")
-        yield rows, [(int(r[0]), str(r[1]), str(r[2])) for r in bad]
+def _steps(con: duckdb.DuckDBPyConnection, file_name: str) -> tuple[pa.Table, Rejections]:
+    """One block of lines (``_ev_lines``): (mapped rows, rejected (line_no, raw, reason))."""
+    con.execute(PARSE_SQL, {"line": LINE, "file_name": file_name, **_LIMITS})
+    bad = con.execute(BAD_SQL).fetchall()
+    rows = con.sql(ROWS_SQL).to_arrow_table()
+    return rows, [(int(r[0]), str(r[1]), str(r[2])) for r in bad]
+
+
+map_blocks = block_mapper("_ev_lines", ("_ev",), _steps)
+"""Blocks of lines -> (mapped rows as Arrow, rejected (line_no, raw, reason)), block by block."""
 
 
 def sniff(head: str) -> bool:

@@ -47,13 +47,12 @@ sniffing reads the same text. Golden fixtures (tests/formats/golden/nginx-*.json
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
 
 from analyzer.importers.formats.base import Format
-from analyzer.importers.formats.sql_lines import line_blocks, sql_parser
+from analyzer.importers.formats.sql_lines import Rejections, block_mapper, sql_parser
 
 NAME = "nginx"
 
@@ -221,24 +220,19 @@ FROM ev ORDER BY line_no, seq
 """
 
 
-def map_blocks(
-    con: duckdb.DuckDBPyConnection, lines: Iterable[str], *, first_line: int, file_name: str
-) -> Iterator[tuple[pa.Table, list[tuple[int, str, str]]]]:
-    """For each block of lines: (mapped rows as Arrow, rejected (line_no, raw, reason))."""
-    for block in line_blocks(lines, first_line):
-        con.register("_ng_lines", block)
-        try:
-            con.execute(PARSE_SQL, {"combined": COMBINED, "upstream": UPSTREAM})
-            con.execute(REQ_SQL, {"file_name": file_name, "max_s": MAX_REQUEST_S})
-            bad = con.execute(BAD_SQL, {"combined": COMBINED}).fetchall()
-            con.execute(OK_SQL)
-            con.execute(ATT_SQL, {"address": ADDRESS})
-            rows = con.sql(ROWS_SQL, params={"address": ADDRESS}).to_arrow_table()
-        finally:
-            con.unregister("_ng_lines")
-            for table in ("_ng", "_ng_req", "_ng_ok", "_ng_att"):
-                con.execute(f"DROP TABLE IF EXISTS {table}")
-        yield rows, [(int(r[0]), str(r[1]), str(r[2])) for r in bad]
+def _steps(con: duckdb.DuckDBPyConnection, file_name: str) -> tuple[pa.Table, Rejections]:
+    """One block of lines (``_ng_lines``): (mapped rows, rejected (line_no, raw, reason))."""
+    con.execute(PARSE_SQL, {"combined": COMBINED, "upstream": UPSTREAM})
+    con.execute(REQ_SQL, {"file_name": file_name, "max_s": MAX_REQUEST_S})
+    bad = con.execute(BAD_SQL, {"combined": COMBINED}).fetchall()
+    con.execute(OK_SQL)
+    con.execute(ATT_SQL, {"address": ADDRESS})
+    rows = con.sql(ROWS_SQL, params={"address": ADDRESS}).to_arrow_table()
+    return rows, [(int(r[0]), str(r[1]), str(r[2])) for r in bad]
+
+
+map_blocks = block_mapper("_ng_lines", ("_ng", "_ng_req", "_ng_ok", "_ng_att"), _steps)
+"""Blocks of lines -> (mapped rows as Arrow, rejected (line_no, raw, reason)), block by block."""
 
 
 def sniff(head: str) -> bool:

@@ -12,7 +12,7 @@ rejections) are the oracle, as the replay's relation fixtures are for the replay
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
 import duckdb
@@ -45,6 +45,32 @@ def line_blocks(lines: Iterable[str], first_line: int) -> Iterator[pa.Table]:
             }
         )
         number += len(block)
+
+
+Rejections = list[tuple[int, str, str]]
+BlockSteps = Callable[[duckdb.DuckDBPyConnection, str], tuple[pa.Table, Rejections]]
+"""``(con, file_name)`` -> (mapped rows, rejected (line_no, raw, reason)) of the block of lines
+registered as the format's lines table."""
+
+
+def block_mapper(lines_table: str, temps: tuple[str, ...], steps: BlockSteps) -> BlockMapper:
+    """A format's ``map_blocks``: each block of lines registered as ``lines_table``, mapped by
+    ``steps``, then the block and the ``temps`` tables the steps made are dropped."""
+
+    def map_blocks(
+        con: duckdb.DuckDBPyConnection, lines: Iterable[str], *, first_line: int, file_name: str
+    ) -> Iterator[tuple[pa.Table, Rejections]]:
+        for block in line_blocks(lines, first_line):
+            con.register(lines_table, block)
+            try:
+                rows, bad = steps(con, file_name)
+            finally:
+                con.unregister(lines_table)
+                for table in temps:
+                    con.execute(f"DROP TABLE IF EXISTS {table}")
+            yield rows, bad
+
+    return map_blocks
 
 
 def sql_parser(map_blocks: BlockMapper) -> Parser:
