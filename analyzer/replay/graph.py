@@ -134,9 +134,11 @@ def parse(name: str, text: str) -> Relation:
 
 
 def references(sql: str, names: frozenset[str]) -> set[str]:
-    """The relations (of ``names``) an SQL text names, comments excluded."""
+    """The relations (of ``names``) an SQL text names, comments, literals and aliases
+    (``... AS children``) excluded."""
     code = re.sub(r"--[^\n]*", "", sql)
     code = re.sub(r"'(?:[^']|'')*'", "''", code)  # string literals name nothing
+    code = re.sub(r"\bAS\s+[a-z_][a-z0-9_]*", "", code, flags=re.IGNORECASE)  # nor aliases
     return {w for w in re.findall(r"\b[a-z_][a-z0-9_]*\b", code) if w in names}
 
 

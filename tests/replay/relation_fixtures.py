@@ -35,7 +35,7 @@ def columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
 def rows(con: duckdb.DuckDBPyConnection, name: str, cols: list[str]) -> list[Any]:
     sel = ", ".join(quote_identifier(c) for c in cols)
     got = con.execute(
-        f"SELECT to_json(t) FROM (SELECT {sel} FROM {quote_identifier(name)}) t"
+        f"SELECT to_json(fixture_row) FROM (SELECT {sel} FROM {quote_identifier(name)}) fixture_row"
     ).fetchall()
     return sorted((json.loads(r[0]) for r in got), key=lambda r: json.dumps(r, sort_keys=True))
 

@@ -10,7 +10,7 @@ from analyzer.replay import graph
 from analyzer.replay.schema import REPLAY_TABLES
 from tests.replay.relation_fixtures import FIXTURES, run_fixture, same
 
-MAX_STATEMENT_LINES = 70  # one screen
+MAX_STATEMENT_LINES = 60  # one screen
 RELATIONS = [r for r in graph.relations() if r.kind != "step"]
 
 

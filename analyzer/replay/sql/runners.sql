@@ -9,36 +9,7 @@
 -- A runner in ``replay_runners_given`` (its row over the whole day, from a sharded analysis whose
 -- time slice sees part of its life; empty otherwise) keeps the given row.
 -- kind: table
--- inputs: _rp_attempts, _rp_rseen, _rp_term, clock_offsets, policy_price, policy_scalar, replay_runners_given
-WITH seen AS (SELECT * FROM _rp_rseen),
-logged AS (
-    SELECT runner_id, arg_min({'ts': ts, 'event_id': event_id, 'reason': reason,
-                               'request_id': request_id}, ts) AS t
-    FROM _rp_term GROUP BY runner_id
-),
-killed AS (
-    SELECT runner_id,
-           arg_min({'ts': terminated_at, 'request_id': request_id, 'attempt': attempt,
-                    'inferred': termination_inferred, 'reason': termination_reason,
-                    'event_id': terminated_event_id, 'needless': needless_termination},
-                   terminated_at) AS k
-    FROM _rp_attempts WHERE runner_terminated GROUP BY runner_id
-),
-served AS (
-    SELECT runner_id, count(*) AS n
-    FROM _rp_attempts WHERE runner_id IS NOT NULL GROUP BY runner_id
-),
-ended AS (
-    SELECT s.*, l.t, k.k, coalesce(v.n, 0) AS requests_served,
-           CASE WHEN s.setup_failed IS NOT NULL THEN 'setup_failed'
-                WHEN l.t IS NOT NULL OR k.k IS NOT NULL THEN 'terminated'
-                WHEN s.stopped IS NOT NULL THEN 'stopped'
-                ELSE 'unknown' END AS end_kind
-    FROM seen s
-    LEFT JOIN logged l USING (runner_id)
-    LEFT JOIN killed k USING (runner_id)
-    LEFT JOIN served v USING (runner_id)
-)
+-- inputs: _rp_rend, clock_offsets, policy_price, policy_scalar, replay_runners_given
 SELECT e.runner_id, e.app, e.machine_type, e.started_at, e.ready_at,
        epoch(e.ready_at) - epoch(e.started_at) AS setup_s,
        e.first_seen_at, e.last_seen_at, e.requests_served::INTEGER AS requests_served,
@@ -73,7 +44,7 @@ SELECT e.runner_id, e.app, e.machine_type, e.started_at, e.ready_at,
        (e.end_kind = 'terminated' AND coalesce(e.k.needless, false)) AS needless_termination,
        coalesce(pp.usd_per_hour, (SELECT value FROM policy_scalar
                                   WHERE key = 'default_gpu_hour_usd')) AS price_usd_per_gpu_hour
-FROM ended e LEFT JOIN clock_offsets o USING (runner_id)
+FROM _rp_rend e LEFT JOIN clock_offsets o USING (runner_id)
 LEFT JOIN policy_price pp ON pp.machine_type = e.machine_type
 WHERE e.runner_id NOT IN (SELECT runner_id FROM replay_runners_given)
 UNION ALL BY NAME

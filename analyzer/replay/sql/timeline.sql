@@ -36,15 +36,12 @@ WITH rows AS (
            NULL, NULL, NULL, NULL, NULL, true
     FROM attempts WHERE termination_inferred
 ),
-rows2 AS (SELECT *, CASE event
-    WHEN 'request.received' THEN 0 WHEN 'attempt.dispatched' THEN 1
-    WHEN 'handler.started' THEN 2 WHEN 'child.started' THEN 3 WHEN 'resource.acquired' THEN 3
-    WHEN 'request.cancel_requested' THEN 4 WHEN 'request.client_disconnected' THEN 4
-    WHEN 'request.cancel_forwarded' THEN 5 WHEN 'cancel.received' THEN 6
-    WHEN 'handler.finished' THEN 8 WHEN 'handler.error' THEN 8 WHEN 'handler.cancelled' THEN 8
-    WHEN 'attempt.finished' THEN 9 WHEN 'attempt.failed' THEN 9
-    WHEN 'runner.terminated' THEN 10 WHEN 'request.requeued' THEN 11
-    WHEN 'request.completed' THEN 12 ELSE 7 END AS rank_, nullif(concat_ws(' · ',
+rows2 AS (SELECT *, coalesce(MAP {'request.received': 0, 'attempt.dispatched': 1,
+    'handler.started': 2, 'child.started': 3, 'resource.acquired': 3, 'request.cancel_requested': 4,
+    'request.client_disconnected': 4, 'request.cancel_forwarded': 5, 'cancel.received': 6,
+    'handler.finished': 8, 'handler.error': 8, 'handler.cancelled': 8, 'attempt.finished': 9,
+    'attempt.failed': 9, 'runner.terminated': 10, 'request.requeued': 11,
+    'request.completed': 12}[event], 7) AS rank_, nullif(concat_ws(' · ',
     CASE WHEN status IS NOT NULL THEN 'status ' || status END,
     error_type,
     CASE WHEN exc_type IS NOT NULL THEN exc_type || coalesce(': ' || message, '')
@@ -62,22 +59,19 @@ rows2 AS (SELECT *, CASE event
     CASE WHEN resource_id IS NOT NULL THEN 'resource ' || resource_id
                                            || coalesce(' (' || kind || ')', '') END,
     CASE WHEN event = 'runner.health_check' THEN 'ok ' || ok END,
-    CASE WHEN inferred THEN 'inferred: no sign of life from the runner after this answer' END), '') AS detail FROM rows),
-kinds AS (SELECT request_id, runner_id, child_id, kind AS child_kind FROM children)
+    CASE WHEN inferred THEN 'inferred: no sign of life from the runner after this answer' END), '') AS detail FROM rows)
 SELECT r.request_id,
        row_number() OVER (PARTITION BY r.request_id
                           ORDER BY r.ts, r.rank_, r.event_id NULLS LAST)::INTEGER AS seq,
        r.ts, r.ts_raw,
        CASE WHEN r.source = 'gateway' THEN 'gateway'
             WHEN r.child_id IS NOT NULL
-                 THEN 'child ' || r.child_id || coalesce(' (' || k.child_kind || ')', '')
+                 THEN 'child ' || r.child_id || coalesce(' (' || k.kind || ')', '')
             ELSE 'attempt ' || coalesce(r.attempt::VARCHAR, '?') || ' · '
                  || coalesce(r.runner_id, '?') END AS lane,
        CASE WHEN r.source = 'gateway' THEN 'gateway'
             WHEN r.child_id IS NOT NULL THEN 'child' ELSE 'runner' END AS lane_kind,
-       r.attempt, r.runner_id, r.child_id, r.event,
-       r.detail,
-       r.event_id, r.inferred
+       r.attempt, r.runner_id, r.child_id, r.event, r.detail, r.event_id, r.inferred
 FROM rows2 r
-LEFT JOIN kinds k ON k.request_id = r.request_id AND k.runner_id IS NOT DISTINCT FROM r.runner_id
+LEFT JOIN children k ON k.request_id = r.request_id AND k.runner_id IS NOT DISTINCT FROM r.runner_id
                  AND k.child_id = r.child_id
