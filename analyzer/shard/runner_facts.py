@@ -93,6 +93,7 @@ def whole_day_runners(
         "_rp_attempts",
         "_rp_rseen",
         "_rp_term",
+        "_rp_rend",
         "replay_offsets_given",
         "replay_runners_given",
         *POLICY_TABLES,
@@ -109,7 +110,7 @@ def whole_day_runners(
         )
         install_given(con)
         install_static_tables(con, policy)
-        _temp(con, ["_rp_rseen", "_rp_term"], policy)
+        _temp(con, ["_rp_rseen", "_rp_term", "_rp_rend"], policy)  # the inputs of runners
         sql = graph.by_name()["runners"].sql
         con.execute(f"COPY ({sql}) TO {_sql_path(out)} (FORMAT parquet)")
     finally:
