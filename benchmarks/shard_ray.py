@@ -4,8 +4,8 @@
     python benchmarks/shard_ray.py --requests 20000 --workdir /tmp/bench-shard-ray
 
 The day is ``analyzer simulate --requests N`` imported once; each run is ``analyzer check --db
-COPY --format json`` in its own process (wall time, peak RSS of the process tree from
-``os.wait4``). Every run is compared with ``--workers 1``: findings by fingerprint, and every
+COPY --format json`` in its own process (wall time, the process's own peak RSS: VmHWM through
+``analyzer.procmem``). Every run is compared with ``--workers 1``: findings by fingerprint, and every
 replay table and ``findings`` row by row (``EXCEPT ALL`` both ways,
 ``tests/shard/compare.py``). Medians over ``--repeat`` runs; the ratio is against
 ``--workers 1`` in the same run of this script.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from analyzer.procmem import measured_argv, read_peak  # noqa: E402
 from tests.shard.compare import fingerprints, table_differences  # noqa: E402
 
 MODES: dict[str, list[str]] = {
@@ -37,16 +37,14 @@ MODES: dict[str, list[str]] = {
 }
 
 
-def _run(argv: list[str]) -> tuple[float, float]:
+def _run(args: list[str], peak: Path) -> tuple[float, float]:
+    """(seconds, the process's own peak RSS MiB) of ``analyzer ARGS``."""
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(measured_argv(peak, *args), capture_output=True, check=False)
     seconds = time.perf_counter() - started
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} failed ({code}):\n{err}")
-    return seconds, usage.ru_maxrss / 1024
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"analyzer {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr!r}")
+    return seconds, read_peak(peak) / 2**20
 
 
 def main() -> int:
@@ -80,7 +78,6 @@ def main() -> int:
             shutil.copyfile(base, db)
             s, rss = _run(
                 [
-                    *py,
                     "check",
                     "--db",
                     str(db),
@@ -91,7 +88,8 @@ def main() -> int:
                     "-o",
                     str(out),
                     *MODES[mode],
-                ]
+                ],
+                work / f"{mode}.peak",
             )
             doc = json.loads(out.read_text(encoding="utf-8"))
             entry: dict[str, Any] = {
