@@ -37,10 +37,12 @@ RUNNERS_FILE = "runners.parquet"
 SEEN_FILE = "runners_seen.parquet"
 """A slice's own ``runners`` rows (all of them, not only those it owns), to compare."""
 
-READ_COLUMNS = ("app", "end_kind", "ended_at", "cold_start_s", "price_usd_per_gpu_hour")
-"""The columns of ``runners`` the other replay tables and the rules read (children and
-cancellations: ``ended_at``; attempt costs and R001: ``cold_start_s``; findings' price;
-L001: ``app``, and ``gpu_seconds`` of runners that failed setup, compared separately)."""
+READ_COLUMNS = ("end_kind", "ended_at", "cold_start_s", "price_usd_per_gpu_hour")
+"""The columns of ``runners`` the other replay tables and the rules read for any runner
+(children and cancellations: ``ended_at``; attempt costs and R001: ``cold_start_s``; findings'
+price). ``app`` is read only for runners with a cold start (the app's average cold start) or
+that failed setup (L001, with their ``gpu_seconds``): compared for those only, since a runner
+serving several apps is named after its first event's app, which a slice sees differently."""
 
 
 def _sql_path(p: Path | str) -> str:
@@ -120,12 +122,16 @@ def whole_day_runners(
 
 def stale_views(con: duckdb.DuckDBPyConnection, runners: Path, seen: dict[int, str]) -> list[int]:
     """The shards (of ``seen``: shard index -> its ``runners_seen.parquet``) whose view of a
-    runner differs from the whole day's on a column other tables read (:data:`READ_COLUMNS`,
-    and ``gpu_seconds`` of runners that failed setup or startup)."""
+    runner differs from the whole day's on a column other tables read (:data:`READ_COLUMNS`;
+    ``app`` where it is read; ``gpu_seconds`` of runners that failed setup or startup)."""
     if not seen:
         return []
     differs = " OR ".join(f"s.{c} IS DISTINCT FROM w.{c}" for c in READ_COLUMNS)
     failed = "(w.end_kind = 'setup_failed' OR w.end_reason IN ('setup_failed', 'startup_timeout'))"
+    differs += (
+        f" OR (({failed} OR w.cold_start_s IS NOT NULL OR s.cold_start_s IS NOT NULL)"
+        " AND s.app IS DISTINCT FROM w.app)"
+    )
     stale: list[int] = []
     for index, path in sorted(seen.items()):
         rows = con.execute(
