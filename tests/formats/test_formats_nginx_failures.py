@@ -117,6 +117,12 @@ def test_nginx_kills_no_upstream_so_its_failures_infer_no_termination(tmp_path: 
         "FROM attempts GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert failed == [("req-2to", 2, 2), ("req-3ref", 3, 0)]
+    terminated = con.execute(
+        "SELECT count(*) FILTER (WHERE runner_terminated), count(*) FILTER (WHERE "
+        "termination_inferred), sum(runners_killed_needlessly) FROM attempts, "
+        "(SELECT sum(runners_killed_needlessly) AS runners_killed_needlessly FROM summary_by_app)"
+    ).fetchall()
+    assert terminated == [(0, 0, 0)]  # the replay infers no kill either (the rules rely on it)
     findings = con.execute("SELECT code, request_id FROM findings").fetchall()
     con.close()
     assert findings == []

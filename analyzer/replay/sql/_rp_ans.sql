@@ -10,7 +10,7 @@ WITH later AS (  -- a listing without headers: the runner's last dispatch it sho
 ),
 raw0 AS (
     SELECT e.event_id, e.ts, e.event, e.request_id, e.runner_id, e.attempt, e.app, e.endpoint,
-           e.status, e.error_type, e.needs_retry, e.stop_runner,
+           e.status, e.error_type, e.needs_retry, e.stop_runner, e.origin,
            -- x-fal-stop-runner: false is the documented explanation of a runner that took
            -- another attempt after answering 503 in a listing that carries no headers
            (e.stop_runner IS NULL AND e.origin = 'fal_requests' AND e.event = 'attempt.finished'

@@ -13,7 +13,8 @@
 -- 4. ``runner.terminated`` linked to the attempt that caused it: by ``request_id`` when the event
 --    names one, else (for request-caused reasons) to the runner's latest answer that could kill it,
 --    within ``termination_link_s``;
--- 5. an attempt whose answer should kill the runner, with no logged termination, and after which
+-- 5. an attempt whose answer (written by the platform: native or fal_* origin) should kill the
+--    runner, with no logged termination, and after which
 --    the runner shows no sign of life (no runner line, dispatch, answer or passing health check
 --    more than ``silence_grace_s`` later) is terminated *by inference* at its answer;
 -- 6. deviations: the runner kept serving though it should have died, died though it should have
@@ -26,6 +27,9 @@ WITH t AS (
            l.event_id AS terminated_event_id, l.reason AS logged_reason,
            l.ts AS logged_term_at,
            (l.event_id IS NULL AND a.expected_runner_impact = 'terminated'
+            -- only where the platform wrote the answer: a proxy (nginx, Envoy) or an app's own
+            -- traces show no platform that kills runners
+            AND (a.answer_origin = 'native' OR a.answer_origin LIKE 'fal\_%' ESCAPE '\')
             -- a logged termination of this runner near the answer (linked to another
             -- attempt, e.g. of a request served at the same time) rules out inference
             AND NOT coalesce(epoch(ft.first_term) BETWEEN epoch(a.answered_at) - 1
@@ -69,7 +73,8 @@ v AS (  -- a termination is needless unless the error or the reason justifies it
     FROM u
 )
 SELECT v.* EXCLUDE (needless_, runner_terminated_, terminated_at_, logged_reason,
-                    logged_term_at, inferred, max_attempt, answer_event, no_retry),
+                    logged_term_at, inferred, max_attempt, answer_event, no_retry,
+                    answer_origin),
        runner_terminated_ AS runner_terminated,
        inferred AS termination_inferred,
        terminated_at_ AS terminated_at,
