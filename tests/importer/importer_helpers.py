@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -12,6 +16,29 @@ import duckdb
 
 from analyzer.events import EVENT_MODELS, BaseEvent, dumps
 from analyzer.store import connect
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_analyzer(
+    *args: str,
+    cwd: Path | None = None,
+    limit: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 240,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m analyzer ARGS`` in a child process running this checkout; ``limit`` runs in
+    the child before it starts (resource limits), ``env`` adds variables."""
+    return subprocess.run(
+        [sys.executable, "-m", "analyzer", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        preexec_fn=limit,
+        timeout=timeout,
+    )
+
 
 TS = "2026-11-20T14:03:11.482Z"
 

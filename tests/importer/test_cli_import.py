@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -10,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from importer_helpers import sample_event, write_lines
+from importer_helpers import run_analyzer, sample_event, write_lines
 
 from analyzer.cli import main
 from analyzer.store import connect
@@ -109,15 +108,7 @@ def test_locked_database_is_one_line_exit_2(
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "analyzer", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-    )
+    return run_analyzer(*args, cwd=cwd, timeout=120)
 
 
 def test_real_process(tmp_path: Path, locked_db: Path) -> None:

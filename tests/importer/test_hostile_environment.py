@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from importer_helpers import sample_event, write_lines
+from importer_helpers import run_analyzer, sample_event, write_lines
 
 from analyzer.importers.paths import expand_paths, glob_paths
 from analyzer.store import connect
@@ -27,15 +27,7 @@ SAMPLE = REPO / "sample_logs" / "native"
 def _run(
     *args: str, limit: Callable[[], None] | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "analyzer", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        preexec_fn=limit,
-        timeout=240,
-    )
+    return run_analyzer(*args, limit=limit, env=env)
 
 
 def _one_line_exit_2(r: subprocess.CompletedProcess[str], *words: str) -> str:
