@@ -114,6 +114,17 @@ class C002(Rule):
     def sql(self, options: Any) -> tuple[str, list[Any]]:
         return (
             f"""
+            WITH c002_received AS (  -- receipts without the gateway's cancel, filtered first:
+              SELECT * FROM events r   -- the ASOF join below then sorts only their attempts
+              WHERE r.event = 'cancel.received'
+                AND NOT EXISTS (SELECT 1 FROM cancellations c
+                                WHERE c.request_id = r.request_id AND c.kind = 'cancel')
+            ),
+            c002_attempts AS (
+              SELECT * FROM attempts
+              WHERE dispatched_at IS NOT NULL
+                AND request_id IN (SELECT request_id FROM c002_received)
+            )
             SELECT {CANCEL_HIT}, c.received_at AS ts,
               format('the runner received the cancel (outcome {{}}) but the handler {{}}',
                      coalesce(c.receive_outcome, '?'),
@@ -145,14 +156,11 @@ class C002(Rule):
               0 AS runners_killed,
               [a.attempt] AS blamed_attempts,
               coalesce(r.outcome, '?') AS signature
-            FROM events r
-            ASOF JOIN (SELECT * FROM attempts WHERE dispatched_at IS NOT NULL) a
+            FROM c002_received r
+            ASOF JOIN c002_attempts a
               ON a.request_id = r.request_id AND a.runner_id = r.runner_id
              AND r.ts >= a.dispatched_at
-            WHERE r.event = 'cancel.received'
-              AND NOT EXISTS (SELECT 1 FROM cancellations c
-                              WHERE c.request_id = r.request_id AND c.kind = 'cancel')
-              AND ((r.outcome IN ('no_task', 'already_done', 'error')
+            WHERE ((r.outcome IN ('no_task', 'already_done', 'error')
                     AND (a.handler_ended_at IS NULL
                          OR a.handler_ended_at > r.ts + to_seconds(?)))
                 OR (a.handler_outcome IN ('finished', 'error')

@@ -127,33 +127,32 @@ def _install_lookup_tables(
 
 _GROUP_SQL = """
 CREATE OR REPLACE TEMP TABLE rule_grouped AS
-WITH k AS (  -- a hit's place: (ord, ts), then the order hits were written
-    SELECT rowid AS r, row_number() OVER (ORDER BY ord, ts, rowid) AS k FROM rule_hits
+WITH k AS (  -- a hit's place: (ord, ts), then the order hits were written (narrow columns)
+    SELECT rowid AS r, code, subject, app, ts,
+           row_number() OVER (ORDER BY ord, ts, rowid) AS k
+    FROM rule_hits
 ),
-g AS (  -- one row per subject; lists are sorted by k (no ordered aggregate: they cost more)
-    SELECT h.code, h.subject, min(k.k) AS k, sum(h.runners_killed) AS runners_killed,
+n AS (  -- a subject's first hit, numbered worst first (keys only: a window carries every
+        -- column it is given)
+    SELECT f.k, f.r,
+           row_number() OVER (ORDER BY m.rank DESC, f.code, f.ts, f.subject)::INTEGER AS fid,
+           CASE WHEN NOT f.allowed THEN row_number() OVER (PARTITION BY f.allowed
+               ORDER BY m.rank DESC, f.code, f.ts, f.subject) END::INTEGER AS finding_id,
+           m.name, m.severity, f.allowed
+    FROM (SELECT k.*, EXISTS (SELECT 1 FROM rule_allow w WHERE (w.app = k.app OR w.app = '*')
+                              AND starts_with(k.code, w.prefix)) AS allowed
+          FROM k WHERE k.k IN (SELECT min(k) FROM k GROUP BY code, subject)) f
+    JOIN rule_meta m ON m.code = f.code
+),
+g AS (  -- each subject's lists, sorted by k (an ordered aggregate costs several times more)
+    SELECT h.code, h.subject, sum(h.runners_killed) AS runners_killed,
            flatten(list_transform(list_sort(list({'k': k.k, 'ev': h.evidence_ids})),
                                   lambda x: x.ev)) AS ev
     FROM rule_hits h JOIN k ON k.r = h.rowid GROUP BY h.code, h.subject
-),
-f AS (  -- the first hit names the runner, time, message and signature
-    SELECT g.*, h.app, h.endpoint, h.request_id, h.runner_id, h.ts, h.message, h.signature,
-           m.name, m.severity, m.rank,
-           EXISTS (SELECT 1 FROM rule_allow w
-                   WHERE (w.app = h.app OR w.app = '*') AND starts_with(g.code, w.prefix))
-               AS allowed
-    FROM g JOIN k USING (k) JOIN rule_hits h ON h.rowid = k.r JOIN rule_meta m ON m.code = g.code
-),
-n AS (  -- numbered worst first, on the keys alone (a window carries every column it is given)
-    SELECT k, row_number() OVER (ORDER BY rank DESC, code, ts, subject)::INTEGER AS fid,
-           CASE WHEN NOT allowed THEN row_number() OVER (
-               PARTITION BY allowed ORDER BY rank DESC, code, ts, subject) END::INTEGER
-               AS finding_id
-    FROM f
 )
-SELECT n.fid, n.finding_id, f.code, f.subject, f.name, f.severity, f.app, f.endpoint,
-       f.request_id, f.runner_id, f.ts, f.message, f.signature, f.ev, f.runners_killed, f.allowed
-FROM f JOIN n USING (k)
+SELECT n.fid, n.finding_id, h.code, h.subject, n.name, n.severity, h.app, h.endpoint,
+       h.request_id, h.runner_id, h.ts, h.message, h.signature, g.ev, g.runners_killed, n.allowed
+FROM n JOIN rule_hits h ON h.rowid = n.r JOIN g ON g.code = h.code AND g.subject = h.subject
 """
 
 _BLAME_SQL = """
