@@ -10,11 +10,12 @@ configuration's fingerprint), ``gpu_hour_usd`` (the default price used).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import duckdb
-import pandas as pd
 from pydantic import ValidationError
 
 from analyzer import replay, summary
@@ -24,6 +25,7 @@ from analyzer.rules import REGISTRY, Finding, Rule
 from analyzer.rules.base import SEVERITY_RANK
 from analyzer.rules.engine import SelectedRule, run_rules
 from analyzer.rules.store import load_findings
+from analyzer.rules.stored import StoredFindings
 from analyzer.rules.totals import findings_summary
 from analyzer.store import bounded_memory, get_meta, quote_identifier, set_meta, table_exists
 
@@ -33,7 +35,11 @@ RULES_VERSION = "2"
 
 @dataclass(frozen=True)
 class AnalysisResult:
-    """The findings of one analysis, what was selected, and the database's headline counts."""
+    """The findings of one analysis, what was selected, and the database's headline counts.
+
+    ``findings`` are read into memory, unless the analysis was asked not to (``load=False``:
+    ``analyzer check``); then ``findings`` is empty and ``stored`` reads the same findings from
+    the database, while its connection is open."""
 
     findings: tuple[Finding, ...]
     rules: tuple[SelectedRule, ...]
@@ -44,6 +50,12 @@ class AnalysisResult:
     replayed: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     """``analysed``: True when the rules ran (False: stored findings were read back)."""
+    stored: StoredFindings | None = None
+
+    @property
+    def selected(self) -> Sequence[Finding]:
+        """The findings, in memory or read from the database (``load=False``)."""
+        return self.stored if self.stored is not None else self.findings
 
     def severity_of(self, code: str) -> str:
         return next((s.severity for s in self.rules if s.rule.code == code), "warning")
@@ -121,8 +133,11 @@ def _replay_current(con: duckdb.DuckDBPyConnection, config: Config) -> bool:
     )
 
 
-def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> AnalysisResult:
-    """Replay ``events`` and run the selected rules; writes ``findings`` (see docs/tables.md)."""
+def analyze(
+    con: duckdb.DuckDBPyConnection, config: Config | None = None, *, load: bool = True
+) -> AnalysisResult:
+    """Replay ``events`` and run the selected rules; writes ``findings`` (see docs/tables.md).
+    ``load=False``: the findings stay in the database (:attr:`AnalysisResult.stored`)."""
     config = config or Config()
     started = time.perf_counter()
     policy = policy_for(config)
@@ -140,16 +155,18 @@ def analyze(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> Ana
     set_meta(con, "analysis_rules", ",".join(s.rule.code for s in rules))
     set_meta(con, "analysis_allowed", str(counts["allowed"]))
     set_meta(con, "gpu_hour_usd", str(policy.default_gpu_hour_usd))
-    findings = tuple(load_findings(con))
+    stored = StoredFindings(con, (s.rule.code for s in rules))
+    findings = () if not load else tuple(load_findings(con))
     return AnalysisResult(
         findings=findings,
         rules=tuple(rules),
-        summary=summarize(con, findings),
+        summary=summarize(con, findings if load else stored),
         config=config,
         allowed=counts["allowed"],
         seconds=time.perf_counter() - started,
         replayed=replayed,
         extra={"analysed": True},
+        stored=None if load else stored,
     )
 
 
@@ -172,34 +189,40 @@ def is_current(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> 
     )
 
 
-def ensure_analyzed(con: duckdb.DuckDBPyConnection, config: Config | None = None) -> AnalysisResult:
-    """Analyse only when stale (:func:`is_current`); otherwise read the stored findings."""
+def ensure_analyzed(
+    con: duckdb.DuckDBPyConnection, config: Config | None = None, *, load: bool = True
+) -> AnalysisResult:
+    """Analyse only when stale (:func:`is_current`); otherwise read the stored findings
+    (``load=False``: leave them there, :attr:`AnalysisResult.stored`)."""
     config = config or Config()
     if not is_current(con, config):
-        return analyze(con, config)
+        return analyze(con, config, load=load)
     started = time.perf_counter()
     rules = selected_rules(config, policy_for(config))
     wanted = {s.rule.code for s in rules}
-    findings = tuple(f for f in load_findings(con) if f.code in wanted)
+    stored = StoredFindings(con, wanted)
+    findings = () if not load else tuple(f for f in load_findings(con) if f.code in wanted)
     allowed = get_meta(con, "analysis_allowed")
     return AnalysisResult(
         findings=findings,
         rules=tuple(rules),
-        summary=summarize(con, findings),
+        summary=summarize(con, findings if load else stored),
         config=config,
         allowed=int(allowed) if allowed and allowed.isdigit() else 0,
         seconds=time.perf_counter() - started,
         replayed=False,
+        stored=None if load else stored,
     )
 
 
-def summarize(
-    con: duckdb.DuckDBPyConnection, findings: tuple[Finding, ...] | list[Finding]
-) -> dict[str, Any]:
+def summarize(con: duckdb.DuckDBPyConnection, findings: Sequence[Finding]) -> dict[str, Any]:
     """The JSON document's ``summary``: the headline numbers (docs/tables.md), from the summary
-    relations, with the findings' counts and cost of ``findings`` (the selected ones)."""
-    numbers = summary.headline(summary.stored(con)) if summary.is_built(con) else {}
-    numbers.update(findings_summary(findings))
+    relations, with the findings' counts and cost of ``findings`` (the selected ones: in
+    memory, or :class:`~analyzer.rules.stored.StoredFindings`, counted in SQL)."""
+    numbers = summary.stored_headline(con) if summary.is_built(con) else {}
+    numbers.update(
+        findings.summary() if isinstance(findings, StoredFindings) else findings_summary(findings)
+    )
     numbers.update(
         {
             "events": _count(con, "events"),
@@ -210,7 +233,7 @@ def summarize(
     )
     for key in ("window_start", "window_end"):  # JSON: ISO 8601 strings
         value = numbers.get(key)
-        numbers[key] = None if value is None or pd.isna(value) else pd.Timestamp(value).isoformat()
+        numbers[key] = value.isoformat() if isinstance(value, datetime) else None
     return numbers
 
 

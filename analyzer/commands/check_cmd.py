@@ -13,6 +13,8 @@ import argparse
 import gc
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,7 +132,7 @@ def _analyze(args: argparse.Namespace, con: Any, config: Config) -> AnalysisResu
     from analyzer.analysis import analyze
 
     if not _sharded(args):
-        return analyze(con, config)
+        return analyze(con, config, load=False)
     import os
 
     from analyzer.shard import ShardOptions, analyze_sharded
@@ -144,27 +146,27 @@ def _analyze(args: argparse.Namespace, con: Any, config: Config) -> AnalysisResu
     return analyze_sharded(con, config, options)
 
 
-def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
+@contextmanager
+def _analysed(args: argparse.Namespace, config: Config) -> Iterator[AnalysisResult]:
+    """The analysis, its database open until the report is written (the findings are read
+    from it when the report asks: :class:`~analyzer.rules.stored.StoredFindings`)."""
     from analyzer import store
     from analyzer.analysis import ensure_analyzed, is_current
 
     if args.paths:
         from analyzer.importers import import_paths
 
-        if args.db:
-            con = store.connect(args.db)
-            try:
-                _report_import(import_paths(con, args.paths, fmt=args.log_format))
-                return _analyze(args, con, config)
-            finally:
-                con.close()
-        with tempfile.TemporaryDirectory(prefix="analyzer-check-") as tmp:
-            con = store.connect(Path(tmp) / "check.duckdb")
-            try:
-                _report_import(import_paths(con, args.paths, fmt=args.log_format))
-                return _analyze(args, con, config)
-            finally:
-                con.close()
+        with ExitStack() as stack:
+            if args.db:
+                target = Path(args.db)
+            else:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="analyzer-check-"))
+                target = Path(tmp) / "check.duckdb"
+            con = store.connect(target)
+            stack.callback(con.close)
+            _report_import(import_paths(con, args.paths, fmt=args.log_format))
+            yield _analyze(args, con, config)
+        return
     db = Path(args.db or DEFAULT_DB)
     if not db.exists():
         raise InputNotFoundError(
@@ -177,22 +179,19 @@ def _analyse(args: argparse.Namespace, config: Config) -> AnalysisResult:
     except DatabaseLockedError:
         ro = None  # another process writes it: the writable open below reports the lock
     if ro is not None:
-        try:
+        with closing(ro):
             if not store.table_exists(ro, "events"):
                 raise AnalyzerError(f"{db} is not an analyzer database (no events table)")
             _require_events(ro, db)
             if is_current(ro, config):
-                return ensure_analyzed(ro, config)
-        finally:
-            ro.close()
-    con = store.connect(db)
-    try:
+                yield ensure_analyzed(ro, config, load=False)
+                return
+    with closing(store.connect(db)) as con:
         _require_events(con, db)
         if _sharded(args) and not is_current(con, config):
-            return _analyze(args, con, config)
-        return ensure_analyzed(con, config)
-    finally:
-        con.close()
+            yield _analyze(args, con, config)
+        else:
+            yield ensure_analyzed(con, config, load=False)
 
 
 def _require_events(con: Any, db: Path) -> None:
@@ -228,27 +227,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from analyzer.report import CheckReport, render
+    from analyzer.report import FORMATTERS, CheckReport
 
     config = reporting.config_of(args)
     baseline = reporting.baseline_of(args)
-    result = _analyse(args, config)
-    findings, suppressed = reporting.with_baseline(args, result.findings, baseline)
-    report = CheckReport(
-        findings=findings,
-        rules=result.rules,
-        summary=result.summary,
-        fail_on=config.fail_on,
-        baseline_suppressed=suppressed,
-        allowed=result.allowed,
-        docs_url=config.docs_url,
-    )
-    reporting.write_report(
-        render(report, args.format),
-        args.output,
-        f"{len(findings)} findings, {len(report.failing)} at or above {config.fail_on}",
-        escape=args.format in ("text", "github"),
-    )
+    with _analysed(args, config) as result:
+        findings, suppressed = reporting.with_baseline(args, result.selected, baseline)
+        report = CheckReport(
+            findings=findings,
+            rules=result.rules,
+            summary=result.summary,
+            fail_on=config.fail_on,
+            baseline_suppressed=suppressed,
+            allowed=result.allowed,
+            docs_url=config.docs_url,
+        )
+        failing = report.failing_count()
+        reporting.write_with(
+            FORMATTERS[args.format](),
+            report,
+            args.output,
+            f"{len(findings)} findings, {failing} at or above {config.fail_on}",
+            escape=args.format in ("text", "github"),
+        )
     if args.write_baseline:
         return EXIT_OK
-    return EXIT_FINDINGS if report.failing else EXIT_OK
+    return EXIT_FINDINGS if failing else EXIT_OK

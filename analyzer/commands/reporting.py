@@ -19,6 +19,7 @@ from analyzer.textsafe import visible
 
 if TYPE_CHECKING:
     from analyzer.config import Config
+    from analyzer.report.base import CheckReport, Formatter
     from analyzer.rules.base import Finding
 
 FORMAT_NAMES = ("text", "json", "sarif", "junit", "github")
@@ -66,10 +67,12 @@ def baseline_of(args: argparse.Namespace) -> dict[str, int] | None:
 
 def with_baseline(
     args: argparse.Namespace, findings: Sequence[Finding], baseline: dict[str, int] | None
-) -> tuple[tuple[Finding, ...], int]:
+) -> tuple[Sequence[Finding], int]:
     """``--write-baseline`` records ``findings``; a ``baseline`` leaves out the known ones.
-    (findings to report, how many the baseline left out)."""
+    (findings to report, how many the baseline left out; findings read from the database,
+    :class:`~analyzer.rules.stored.StoredFindings`, stay there, filtered in SQL)."""
     from analyzer.rules.baseline import apply_baseline, write_baseline
+    from analyzer.rules.stored import StoredFindings
 
     if args.write_baseline:
         n = write_baseline(args.write_baseline, findings)
@@ -78,7 +81,9 @@ def with_baseline(
             file=sys.stderr,
         )
     if baseline is None:
-        return tuple(findings), 0
+        return (findings if isinstance(findings, StoredFindings) else tuple(findings)), 0
+    if isinstance(findings, StoredFindings):
+        return findings.without_known(baseline)
     return apply_baseline(findings, baseline)
 
 
@@ -94,3 +99,19 @@ def write_report(text: str, output: str | None, done: str, *, escape: bool) -> N
         print(f"analyzer: {done}; report written to {output}", file=sys.stderr)
     else:
         sys.stdout.write(visible(text) if escape else text)
+
+
+def write_with(
+    formatter: Formatter, report: CheckReport, output: str | None, done: str, *, escape: bool
+) -> None:
+    """:func:`write_report` of ``formatter``'s report, written as it is made into ``output``
+    (a large JSON report is never one string in memory)."""
+    if not output:
+        write_report(formatter.render(report), None, done, escape=escape)
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as out:
+            formatter.write(report, out)
+    except OSError as exc:
+        raise AnalyzerError(f"cannot write {output}: {exc.strerror}") from None
+    print(f"analyzer: {done}; report written to {output}", file=sys.stderr)

@@ -8,20 +8,27 @@ A formatter is a small named class with one method, ``render(report) -> str`` (f
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TextIO
 
 from analyzer.rules import Finding
 from analyzer.rules.base import FAIL_ON_RANK
 from analyzer.rules.engine import SelectedRule
+from analyzer.rules.stored import RuleGroup, StoredFindings, memory_groups
+from analyzer.rules.totals import CostTotals, cost_totals, findings_summary
 
 
 @dataclass(frozen=True)
 class CheckReport:
-    """The outcome of a check: reported findings (after the baseline), and their context."""
+    """The outcome of a check: reported findings (after the baseline), and their context.
 
-    findings: tuple[Finding, ...]
+    ``findings`` is a tuple, or :class:`~analyzer.rules.stored.StoredFindings` (``analyzer
+    check``: the rows of the database, counted and rendered in SQL); the methods below answer
+    for both, so a formatter never reads every finding to show a count."""
+
+    findings: Sequence[Finding]
     rules: tuple[SelectedRule, ...]
     summary: dict[str, Any]
     fail_on: str = "error"
@@ -39,6 +46,41 @@ class CheckReport:
         """Findings at or above ``fail_on``."""
         limit = FAIL_ON_RANK[self.fail_on]
         return tuple(f for f in self.findings if f.rank >= limit)
+
+    @property
+    def stored(self) -> StoredFindings | None:
+        return self.findings if isinstance(self.findings, StoredFindings) else None
+
+    def failing_count(self) -> int:
+        """How many findings are at or above ``fail_on``."""
+        if self.stored is not None:
+            return self.stored.failing(self.fail_on)
+        return len(self.failing)
+
+    def findings_summary(self) -> dict[str, Any]:
+        """:func:`analyzer.rules.totals.findings_summary` of the reported findings."""
+        if self.stored is not None:
+            return self.stored.summary()
+        return findings_summary(self.findings)
+
+    def by_severity(self) -> dict[str, int]:
+        """How many reported findings per severity (error, warning and info at least)."""
+        if self.stored is not None:
+            return self.stored.by_severity()
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for f in self.findings:
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+        return counts
+
+    def cost(self) -> CostTotals:
+        """The reported findings' cost, overlaps once (:mod:`analyzer.rules.totals`)."""
+        return self.stored.cost() if self.stored is not None else cost_totals(self.findings)
+
+    def groups(self) -> list[RuleGroup]:
+        """Per rule, worst first: counts, plain sums of cost, the first one or two findings."""
+        if self.stored is not None:
+            return self.stored.groups()
+        return memory_groups(self.findings)
 
     def help_uri(self, rule_anchor: str) -> str:
         return f"{self.docs_url or default_docs_url()}#{rule_anchor}"
@@ -70,3 +112,7 @@ class Formatter:
 
     def render(self, report: CheckReport) -> str:
         raise NotImplementedError
+
+    def write(self, report: CheckReport, out: TextIO) -> None:
+        """The report into ``out`` (a formatter that can stream overrides this)."""
+        out.write(self.render(report))

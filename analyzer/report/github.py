@@ -42,7 +42,7 @@ class GithubFormatter(Formatter):
     def render(self, report: CheckReport) -> str:
         lines = [annotation(f) for f in report.findings]
         lines.append(
-            f"analyzer: {len(report.findings)} findings, {len(report.failing)} at or above "
+            f"analyzer: {len(report.findings)} findings, {report.failing_count()} at or above "
             f"{report.fail_on}"
         )
         return "\n".join(lines) + "\n"

@@ -7,7 +7,6 @@ from pathlib import Path
 from analyzer.report.base import CheckReport, Formatter
 from analyzer.rules import Finding
 from analyzer.rules.base import SEVERITY_RANK
-from analyzer.rules.totals import cost_totals
 from analyzer.textsafe import visible
 
 WIDTH = 150
@@ -41,43 +40,30 @@ class TextFormatter(Formatter):
     def render(self, report: CheckReport) -> str:
         if report.kind == "lint":
             return source_text(report)
-        groups: dict[str, list[Finding]] = {}
-        for f in report.findings:
-            groups.setdefault(f.code, []).append(f)
-        order = sorted(
-            groups.values(),
-            key=lambda fs: (-SEVERITY_RANK.get(fs[0].severity, 0), -len(fs), fs[0].code),
-        )
-        examples = 2 if len(order) <= 10 else 1
         lines: list[str] = []
-        for fs in order:
-            first = fs[0]
-            killed = sum(f.cost.runners_killed for f in fs)
-            gpu = sum(f.cost.gpu_seconds for f in fs)
-            usd = sum(f.cost.cost_usd for f in fs)
-            cost = f"{gpu:,.0f} GPU-s, {_money(usd)}"
-            if killed:
+        for g in report.groups():
+            cost = f"{g.gpu_seconds:,.0f} GPU-s, {_money(g.cost_usd)}"
+            if g.runners_killed:
+                killed = g.runners_killed
                 cost = f"{killed} runner{'' if killed == 1 else 's'} killed, " + cost
-            noun = "finding" if len(fs) == 1 else "findings"
-            more = f", {len(fs) - examples} more" if len(fs) > examples else ""
+            noun = "finding" if g.findings == 1 else "findings"
+            shown = len(g.examples)
+            more = f", {g.findings - shown} more" if g.findings > shown else ""
             lines.append(
-                f"{first.severity.upper():7} {first.code} {first.name}: {len(fs)} {noun} "
-                f"({cost}{more})"
+                f"{g.severity.upper():7} {g.code} {g.name}: {g.findings} {noun} ({cost}{more})"
             )
-            lines += [_example(f) for f in fs[:examples]]
+            lines += [_example(f) for f in g.examples]
         if lines:
             lines.append("")
         s = report.summary
-        by_sev = {
-            sev: sum(1 for f in report.findings if f.severity == sev) for sev in SEVERITY_RANK
-        }
+        by_sev = report.by_severity()
         lines.append(
-            f"{len(report.findings)} findings ({by_sev.get('error', 0)} errors, "
+            f"{sum(by_sev.values())} findings ({by_sev.get('error', 0)} errors, "
             f"{by_sev.get('warning', 0)} warnings, {by_sev.get('info', 0)} info) in "
             f"{s.get('requests', 0):,} requests, {s.get('runners', 0):,} runners, "
             f"{s.get('events', 0):,} events; {s.get('rejected_lines', 0):,} rejected lines"
         )
-        t = cost_totals(report.findings)  # rules overlap: each kill and attempt once
+        t = report.cost()  # rules overlap: each kill and attempt once
         killed = t.runners_killed
         lines.append(
             f"cost of the findings: {killed} runner{'' if killed == 1 else 's'} killed, "
@@ -94,7 +80,7 @@ class TextFormatter(Formatter):
             lines.append(f"{report.baseline_suppressed} known findings hidden by the baseline")
         if report.allowed:
             lines.append(f"{report.allowed} findings allowed by per-app configuration")
-        failing = len(report.failing)
+        failing = report.failing_count()
         verdict = (
             "never fails (--fail-on never)"
             if report.fail_on == "never"

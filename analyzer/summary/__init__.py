@@ -26,16 +26,18 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
 from analyzer.summary.template import WHOLE_TABLES, bucket_width_sql, sources
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["NAMES", "WHOLE_TABLES", "bucket_seconds", "build", "headline", "is_built",
-           "sources", "statement", "stored"]  # fmt: skip
+           "sources", "statement", "stored", "stored_headline"]  # fmt: skip
 
 NAMES = (
     "summary_by_app",
@@ -59,6 +61,8 @@ def statement(name: str, src: Mapping[str, str]) -> str:
 def bucket_seconds(start: datetime | None, end: datetime | None) -> int:
     """The bucket width (seconds) of a chart from ``start`` to ``end``: the graph's rule
     (:func:`analyzer.summary.template.bucket_width_sql`), evaluated."""
+    import pandas as pd
+
     lo = None if start is None or pd.isna(start) else pd.Timestamp(start).to_pydatetime()
     hi = None if end is None or pd.isna(end) else pd.Timestamp(end).to_pydatetime()
     sql = f"SELECT {bucket_width_sql()} FROM (SELECT ?::TIMESTAMPTZ AS lo, ?::TIMESTAMPTZ AS hi)"
@@ -160,4 +164,66 @@ def headline(rows: Rows) -> dict[str, Any]:
         "runners_killed": int(total("runners_killed")),
         "gpu_seconds": float(total("gpu_seconds")),
         "cost_usd": float(total("cost_usd")),
+    }
+
+
+_HEADLINE_SUMS = (
+    "requests", "attempts", "requests_succeeded", "requests_completed", "runners",
+    "runners_terminated", "runners_killed_needlessly", "runners_setup_failed",
+    "cold_start_seconds", "gpu_seconds_used", "gpu_seconds_wasted", "usd_wasted", "findings",
+    "findings_error", "findings_warning", "findings_info", "runners_killed", "gpu_seconds",
+    "cost_usd",
+)  # fmt: skip
+
+
+def _stored_counts(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, value: str
+) -> dict[str, int]:
+    """:func:`_counts` of a stored relation, in SQL (most first, then by key, NULL last)."""
+    rows = con.execute(
+        f"SELECT coalesce({key}::VARCHAR, 'nan'), sum({value}) AS n FROM {table} "
+        f"GROUP BY {key} ORDER BY n DESC, {key} NULLS LAST"
+    ).fetchall()
+    return {str(k): int(v) for k, v in rows}
+
+
+def stored_headline(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """``headline(stored(con))`` in SQL over the stored relations, without pandas (what
+    ``analyzer check`` reports; window_start/window_end are ``datetime`` or None)."""
+    row = con.execute(
+        "SELECT count(*), min(window_start), max(window_end), "
+        + ", ".join(f"coalesce(sum({c}), 0)" for c in _HEADLINE_SUMS)
+        + " FROM summary_by_app"
+    ).fetchall()[0]
+    t = dict(zip(_HEADLINE_SUMS, row[3:], strict=True))
+    completed = int(t["requests_completed"])
+    by_code = _stored_counts(con, "summary_rules", "code", "findings")
+    return {
+        "requests": int(t["requests"]),
+        "attempts": int(t["attempts"]),
+        "outcomes": _stored_counts(con, "summary_outcomes", "outcome", "requests"),
+        "success_rate": float(t["requests_succeeded"]) / completed if completed else None,
+        "window_start": row[1],
+        "window_end": row[2],
+        "runners": int(t["runners"]),
+        "runners_terminated": int(t["runners_terminated"]),
+        "runners_killed_needlessly": int(t["runners_killed_needlessly"]),
+        "runners_setup_failed": int(t["runners_setup_failed"]),
+        "terminations_by_reason": _stored_counts(
+            con, "summary_terminations", "end_reason", "runners"
+        ),
+        "cold_start_seconds": float(t["cold_start_seconds"]),
+        "gpu_seconds_used": float(t["gpu_seconds_used"]),
+        "gpu_seconds_wasted": float(t["gpu_seconds_wasted"]),
+        "usd_wasted": float(t["usd_wasted"]),
+        "findings": int(t["findings"]),
+        "findings_by_severity": {
+            "error": int(t["findings_error"]),
+            "warning": int(t["findings_warning"]),
+            "info": int(t["findings_info"]),
+        },
+        "findings_by_code": dict(sorted(by_code.items())),
+        "runners_killed": int(t["runners_killed"]),
+        "gpu_seconds": float(t["gpu_seconds"]),
+        "cost_usd": float(t["cost_usd"]),
     }
