@@ -152,6 +152,16 @@ class L002(Rule):
     def sql(self, options: Any) -> tuple[str, list[Any]]:
         return (
             f"""
+            WITH seen AS (  -- deviations one of whose events the platform wrote: the deviations'
+                            -- event ids joined once (three EXISTS scan ``events`` three times)
+              SELECT DISTINCT d.request_id, d.attempt
+              FROM (SELECT request_id, attempt,
+                           unnest([dispatched_event_id, answered_event_id, terminated_event_id])
+                               AS event_id
+                    FROM attempts WHERE deviation) d
+              JOIN events g ON g.event_id = d.event_id
+              WHERE NOT g.inferred AND {PLATFORM_ORIGIN}
+            )
             SELECT {ATTEMPT_HIT},
               format('attempt {{}}: {{}}', a.attempt,
                      coalesce(a.deviation_reason, 'the platform did not follow the policy'))
@@ -160,10 +170,8 @@ class L002(Rule):
                a.handler_end_event_id] AS evidence_ids,
               0 AS runners_killed, []::INTEGER[] AS blamed_attempts,
               coalesce(a.deviation_reason, 'deviation') AS signature
-            FROM attempts a
-            WHERE a.deviation AND ({platform("a.dispatched_event_id")}
-                                   OR {platform("a.answered_event_id")}
-                                   OR {platform("a.terminated_event_id")})
+            FROM attempts a SEMI JOIN seen s ON s.request_id = a.request_id AND s.attempt = a.attempt
+            WHERE a.deviation
             """,
             [],
         )
