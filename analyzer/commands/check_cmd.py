@@ -143,7 +143,7 @@ def _analyze(args: argparse.Namespace, con: Any, config: Config) -> AnalysisResu
     )
     if args.max_shard_events:
         options = replace(options, max_shard_events=args.max_shard_events)
-    return analyze_sharded(con, config, options)
+    return analyze_sharded(con, config, options, load=False)
 
 
 @contextmanager

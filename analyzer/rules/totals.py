@@ -24,7 +24,6 @@ a relation shaped like the ``findings`` table. The summary relations run it over
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -95,38 +94,56 @@ def finding_cost_sql(source: str = "findings") -> str:
     return FINDING_COST_SQL.format(source=source, blamed_json=BLAMED_JSON)
 
 
+_COLUMN_TYPES = {
+    "finding_id": "INTEGER", "app": "VARCHAR", "request_id": "VARCHAR", "runner_id": "VARCHAR",
+    "runners_killed": "INTEGER", "b_finding": "INTEGER", "b_request_id": "VARCHAR",
+    "b_attempt": "INTEGER", "b_gpu_seconds": "DOUBLE", "b_cost_usd": "DOUBLE",
+}  # fmt: skip
+"""The findings in memory as flat columns (``b_``: one row per blamed attempt)."""
+
+_REPORTED = """(SELECT f.*, to_json(coalesce(b.blamed, [])) AS blamed
+FROM (SELECT {f}) f
+LEFT JOIN (SELECT b_finding, list({{'request_id': b_request_id, 'attempt': b_attempt,
+                                  'gpu_seconds': b_gpu_seconds, 'cost_usd': b_cost_usd}})
+                  AS blamed
+           FROM (SELECT {b}) GROUP BY b_finding) b ON b.b_finding = f.finding_id)"""
+
+
 def cost_totals(findings: Iterable[Finding]) -> CostTotals:
     """The findings' cost with overlaps counted once (see the module docstring)."""
     findings = list(findings)
     if not any(f.cost.runners_killed or f.cost.blamed for f in findings):
-        return CostTotals()  # nothing to add up (`analyzer lint`'s findings): no DuckDB, pandas
+        return CostTotals()  # nothing to add up (`analyzer lint`'s findings): no DuckDB
     import duckdb
-    import pandas as pd
 
-    frame = pd.DataFrame(
-        [
-            (
-                i,
-                f.app,
-                f.request_id,
-                f.runner_id or None,
-                f.cost.runners_killed,
-                json.dumps([dataclasses.asdict(w) for w in f.cost.blamed]),
-            )
-            for i, f in enumerate(findings)
-        ],
-        columns=list(FINDING_COLUMNS),
+    columns: dict[str, list[Any]] = {k: [] for k in _COLUMN_TYPES}
+    for i, f in enumerate(findings):  # flat lists of scalars: DuckDB binds them at C speed
+        columns["finding_id"].append(i)
+        columns["app"].append(f.app)
+        columns["request_id"].append(f.request_id)
+        columns["runner_id"].append(f.runner_id or None)
+        columns["runners_killed"].append(f.cost.runners_killed)
+        for w in f.cost.blamed:
+            columns["b_finding"].append(i)
+            columns["b_request_id"].append(w.request_id)
+            columns["b_attempt"].append(w.attempt)
+            columns["b_gpu_seconds"].append(w.gpu_seconds)
+            columns["b_cost_usd"].append(w.cost_usd)
+    reported = _REPORTED.format(
+        f=", ".join(
+            f"unnest(${k}::{t}[]) AS {k}" for k, t in _COLUMN_TYPES.items() if k[:2] != "b_"
+        ),
+        b=", ".join(
+            f"unnest(${k}::{t}[]) AS {k}" for k, t in _COLUMN_TYPES.items() if k[:2] == "b_"
+        ),
     )
-    if frame.empty:
-        return CostTotals()
     con = duckdb.connect()
     try:
-        con.register("reported", frame)
-        source = f"(SELECT * REPLACE (from_json(blamed, '{BLAMED_JSON}') AS blamed) FROM reported)"
         rows = con.execute(
             "SELECT sum(runners_killed), sum(gpu_seconds), sum(cost_usd) FROM ("
-            + finding_cost_sql(source)
-            + ")"
+            + finding_cost_sql(reported)
+            + ")",
+            columns,
         ).fetchall()
     finally:
         con.close()

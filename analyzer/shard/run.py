@@ -119,10 +119,14 @@ def analyze_sharded(
     con: duckdb.DuckDBPyConnection,
     config: Config | None = None,
     options: ShardOptions | None = None,
+    *,
+    load: bool = True,
 ) -> AnalysisResult:
-    """Replay and check ``con``'s events in shards; writes the same tables as ``analyze``."""
+    """Replay and check ``con``'s events in shards; writes the same tables as ``analyze``
+    (``load=False``: the findings stay in the database, as ``analyze(load=False)``)."""
     from analyzer.analysis import AnalysisResult, policy_for, selected_rules, summarize
     from analyzer.rules.store import load_findings
+    from analyzer.rules.stored import StoredFindings
 
     config = config or Config()
     options = options or ShardOptions()
@@ -180,8 +184,9 @@ def analyze_sharded(
     finally:
         if made and not options.keep_workdir:
             shutil.rmtree(root, ignore_errors=True)
-    findings = tuple(load_findings(con))
-    summary = summarize(con, findings)
+    stored = StoredFindings(con, (sel.rule.code for sel in rules))
+    findings = tuple(load_findings(con)) if load else ()
+    summary = summarize(con, findings if load else stored)
     summary["shards"] = [_shard_summary(s, results[s.index], runs) for s in plan.shards]
     summary["sharding"] = {
         "engine": options.engine,
@@ -206,6 +211,7 @@ def analyze_sharded(
         seconds=time.perf_counter() - started,
         replayed=True,
         extra={"analysed": True, "shards": len(plan.shards)},
+        stored=None if load else stored,
     )
 
 
