@@ -155,7 +155,7 @@ def analyze(
     set_meta(con, "analysis_rules", ",".join(s.rule.code for s in rules))
     set_meta(con, "analysis_allowed", str(counts["allowed"]))
     set_meta(con, "gpu_hour_usd", str(policy.default_gpu_hour_usd))
-    stored = StoredFindings(con, (s.rule.code for s in rules))
+    stored = StoredFindings(con, (s.rule.code for s in rules), summarised=True)
     findings = () if not load else tuple(load_findings(con))
     return AnalysisResult(
         findings=findings,
@@ -200,7 +200,7 @@ def ensure_analyzed(
     started = time.perf_counter()
     rules = selected_rules(config, policy_for(config))
     wanted = {s.rule.code for s in rules}
-    stored = StoredFindings(con, wanted)
+    stored = StoredFindings(con, wanted, summarised=True)  # is_current: they are
     findings = () if not load else tuple(f for f in load_findings(con) if f.code in wanted)
     allowed = get_meta(con, "analysis_allowed")
     return AnalysisResult(
@@ -224,17 +224,34 @@ def summarize(con: duckdb.DuckDBPyConnection, findings: Sequence[Finding]) -> di
         findings.summary() if isinstance(findings, StoredFindings) else findings_summary(findings)
     )
     numbers.update(
-        {
-            "events": _count(con, "events"),
-            "requests": _count(con, "requests"),
-            "runners": _count(con, "runners"),
-            "rejected_lines": _count(con, "rejected"),
-        }
+        _counts(
+            con, events="events", requests="requests", runners="runners", rejected_lines="rejected"
+        )
     )
     for key in ("window_start", "window_end"):  # JSON: ISO 8601 strings
         value = numbers.get(key)
         numbers[key] = value.isoformat() if isinstance(value, datetime) else None
     return numbers
+
+
+def _counts(con: duckdb.DuckDBPyConnection, **tables: str) -> dict[str, int]:
+    """Rows of each table (0 when it does not exist), in one statement: key -> count."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT table_name FROM information_schema.tables "
+            "WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
+            [list(tables.values())],
+        ).fetchall()
+    }
+    found = [(key, t) for key, t in tables.items() if t in present]
+    counts = dict.fromkeys(tables, 0)
+    if found:
+        row = con.execute(
+            "SELECT " + ", ".join(f"(SELECT count(*) FROM {quote_identifier(t)})" for _, t in found)
+        ).fetchall()[0]
+        counts.update({key: int(n) for (key, _), n in zip(found, row, strict=True)})
+    return counts
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

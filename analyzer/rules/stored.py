@@ -75,17 +75,25 @@ class RuleGroup:
 
 class StoredFindings(Sequence[Finding]):
     """The reported rows of ``findings`` (``codes``; ``baseline``: fingerprint -> how many of
-    them are known, the oldest first as :func:`analyzer.rules.baseline.apply_baseline`)."""
+    them are known, the oldest first as :func:`analyzer.rules.baseline.apply_baseline`).
+
+    ``summarised``: the summary relations were made from this ``findings`` table (the
+    analysis says so); when these findings are all of its rows, their cost is the one
+    ``summary_by_app`` holds (the same statement, :data:`~analyzer.rules.totals.FINDING_COST_SQL`,
+    made once), not computed again."""
 
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
         codes: Iterable[str],
         baseline: dict[str, int] | None = None,
+        *,
+        summarised: bool = False,
     ) -> None:
         self.con = con
         self.codes = tuple(sorted(set(codes)))
         self.baseline = baseline
+        self.summarised = summarised and baseline is None
         self.params: dict[str, Any] = {"codes": list(self.codes)}
         chosen = "SELECT * FROM findings WHERE code IN (SELECT unnest($codes::VARCHAR[]))"
         if baseline is None:
@@ -164,6 +172,14 @@ class StoredFindings(Sequence[Finding]):
         return self._cost
 
     def _total_cost(self) -> CostTotals:
+        if self.summarised:
+            everything = self.con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
+            if everything == len(self):
+                row = self.con.execute(
+                    "SELECT sum(runners_killed), sum(gpu_seconds), sum(cost_usd) "
+                    "FROM summary_by_app"
+                ).fetchall()[0]
+                return CostTotals(int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0))
         src = f"(SELECT * REPLACE (nullif(runner_id, '') AS runner_id) FROM {self.relation})"
         row = self._rows(
             "SELECT sum(runners_killed), sum(gpu_seconds), sum(cost_usd) FROM ("

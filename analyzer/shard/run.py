@@ -184,7 +184,7 @@ def analyze_sharded(
     finally:
         if made and not options.keep_workdir:
             shutil.rmtree(root, ignore_errors=True)
-    stored = StoredFindings(con, (sel.rule.code for sel in rules))
+    stored = StoredFindings(con, (sel.rule.code for sel in rules), summarised=True)
     findings = tuple(load_findings(con)) if load else ()
     summary = summarize(con, findings if load else stored)
     summary["shards"] = [_shard_summary(s, results[s.index], runs) for s in plan.shards]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from analyzer.store import get_meta, quote_identifier, set_meta, table_exists
+from analyzer.store import get_meta, quote_identifier, set_meta
 from analyzer.summary.template import WHOLE_TABLES, bucket_width_sql, sources
 
 if TYPE_CHECKING:
@@ -91,7 +91,12 @@ def _key() -> str:
 
 def is_built(con: duckdb.DuckDBPyConnection) -> bool:
     """True when every summary relation exists, made by this code's SQL."""
-    return all(table_exists(con, name) for name in NAMES) and get_meta(con, "summary_key") == _key()
+    rows = con.execute(
+        "SELECT count(DISTINCT table_name) FROM information_schema.tables "
+        "WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
+        [list(NAMES)],
+    ).fetchall()
+    return rows[0][0] == len(NAMES) and get_meta(con, "summary_key") == _key()
 
 
 @dataclass(frozen=True)

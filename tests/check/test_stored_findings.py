@@ -70,6 +70,18 @@ def test_stored_findings_are_the_findings_in_memory(
     assert all(_close(vars(a), vars(b)) for a, b in zip(mine, theirs, strict=True))
 
 
+def test_the_cost_of_every_finding_is_the_summary_relations(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    every = StoredFindings(con, ALL, summarised=True)
+    computed = StoredFindings(con, ALL).cost()
+    assert computed.runners_killed > 0 and _close(vars(every.cost()), vars(computed))
+    assert every.summary() == StoredFindings(con, ALL).summary()
+    some = StoredFindings(con, ["S001"], summarised=True)  # a part: computed, not summed
+    assert _close(vars(some.cost()), vars(cost_totals(list(StoredFindings(con, ["S001"])))))
+    assert some.cost().runners_killed < computed.runners_killed
+
+
 def test_the_baseline_in_sql_is_apply_baseline(con: duckdb.DuckDBPyConnection) -> None:
     memory = tuple(load_findings(con))
     prints: dict[str, int] = {}
