@@ -1,7 +1,8 @@
 """`analyzer dashboard [--db FILE] [--port N]`: serve the Streamlit dashboard on a database.
 
 The command analyses the database, then *becomes* the Streamlit server (``exec``): stopping
-it (SIGTERM, Ctrl-C) stops the server, and nothing is left running.
+it (SIGTERM, Ctrl-C) stops the server, and nothing is left running. The server imports the
+pages and warms the database before it takes requests (``analyzer/ui/startup.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from analyzer.errors import InputNotFoundError
 from analyzer.ui import access
 
-SCRIPT = Path(__file__).resolve().parents[1] / "ui" / "streamlit_app.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "ui" / "serve.py"
 
 
 def register(sub: Any) -> None:

@@ -36,10 +36,20 @@ def current_db() -> str:
         return str(chosen)
     if chosen:  # the session's imported database was removed (its session had ended)
         del st.session_state[SESSION_DB]
+    return default_db()
+
+
+def default_db() -> str:
+    """The database every session starts on: ``$ANALYZER_DB``, else the bundled sample."""
     env = os.environ.get(DB_ENV)
     if env:
         return str(Path(env).resolve())
     return str(sample_db_path())
+
+
+def warming_enabled() -> bool:
+    """False when ``ANALYZER_UI_WARM=0`` asks not to pre-compute the pages' queries."""
+    return os.environ.get("ANALYZER_UI_WARM", "1") != "0"
 
 
 def is_sample(path: str) -> bool:
@@ -57,13 +67,16 @@ def _close(con: duckdb.DuckDBPyConnection) -> None:
 def connection(path: str) -> duckdb.DuckDBPyConnection:
     """The shared read-only connection to one database (analysed first if needed).
 
-    Also starts warming every page's default queries in the background (see ``warm.py``).
+    Also starts warming every page's default queries in the background (see ``warm.py``),
+    unless the server already warmed this database before it started listening
+    (``startup.py``).
     """
     con = open_connection(path)
-    if os.environ.get("ANALYZER_UI_WARM", "1") != "0":
+    if warming_enabled():
         from analyzer.ui import warm
 
-        warm.start(lambda fn, *a, **kw: run_on(path, fn, *a, **kw))
+        if warm.claim(path):
+            warm.start(lambda fn, *a, **kw: run_on(path, fn, *a, **kw))
     return con
 
 

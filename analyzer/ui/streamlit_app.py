@@ -1,4 +1,4 @@
-"""The script ``analyzer dashboard`` hands to ``streamlit run`` (same as the repo's app.py)."""
+"""The script each session runs (``app.py`` and ``serve.py`` name it in their ``st.App``)."""
 
 from analyzer.ui.navigation import run
 

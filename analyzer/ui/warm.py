@@ -65,32 +65,58 @@ def default_calls() -> list[Call]:
     ]
 
 
-def _warm(run: Callable[..., Any]) -> None:
-    time.sleep(START_DELAY_S)  # let the page that opened the database draw first
-    results = {}
+_claimed: set[str] = set()
+_claim_lock = threading.Lock()
+
+
+def claim(path: str) -> bool:
+    """True the first time a database is claimed for warming (each is warmed once)."""
+    with _claim_lock:
+        if path in _claimed:
+            return False
+        _claimed.add(path)
+        return True
+
+
+def _warm(run: Callable[..., Any], delay: float = START_DELAY_S) -> int:
+    """Run every default call through ``run`` and draw one figure of each kind; returns how
+    many calls succeeded."""
+    time.sleep(delay)  # let the page that opened the database draw first
+    results: dict[Callable[..., Any], Any] = {}  # each function's first result
+    done = 0
     for fn, args, kwargs in default_calls():
         try:
-            results[fn.__name__, args] = run(fn, *args, **kwargs)
+            results.setdefault(fn, run(fn, *args, **kwargs))
+            done += 1
         except Exception:  # warming is best effort; the page will show the error itself
-            log.debug("warming %s failed", fn.__name__, exc_info=True)
+            log.warning("warming %s failed", fn.__name__, exc_info=True)
     try:  # one figure of each kind: Plotly's first bar / scatter / histogram are slow
-        f = Filters()
-        figures.requests_over_time_figure(results[aggregates.requests_over_time.__name__, (f,)])
-        figures.runners_figure(results[queries.runners.__name__, (f,)], max_runners=20)
-        figures.propagation_histogram_figure(
-            results[aggregates.propagation_histogram.__name__, (f,)]
-        )
+        figures.requests_over_time_figure(results[aggregates.requests_over_time])
+        figures.runners_figure(results[queries.runners], max_runners=20)
+        figures.propagation_histogram_figure(results[aggregates.propagation_histogram])
     except Exception:
-        log.debug("warming figures failed", exc_info=True)
+        log.warning("warming figures failed", exc_info=True)
+    return done
+
+
+def _quiet() -> None:
+    # Warming belongs to no session (it fills the shared cache), so it runs without a script
+    # run context; Streamlit's warning about that is expected here and silenced.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
+        logging.ERROR
+    )
+
+
+def run_now(run: Callable[..., Any]) -> int:
+    """Warm in this thread, at once (the server, before it takes its first request); returns
+    how many of the default calls succeeded."""
+    _quiet()
+    return _warm(run, delay=0.0)
 
 
 def start(run: Callable[..., Any]) -> threading.Thread:
     """Start the warming thread (``run(fn, *args, **kwargs)`` calls through the cache)."""
-    # The thread belongs to no session (it fills the shared cache), so it gets no script run
-    # context; Streamlit's warning about that is expected here and silenced.
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
-        logging.ERROR
-    )
+    _quiet()
     thread = threading.Thread(target=_warm, args=(run,), name="analyzer-warm", daemon=True)
     thread.start()
     return thread

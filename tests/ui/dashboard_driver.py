@@ -62,13 +62,17 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) 
 
 @contextmanager
 def streamlit_server(
-    env: dict[str, str], log: Path, address: str | None = "127.0.0.1"
+    env: dict[str, str],
+    log: Path,
+    address: str | None = "127.0.0.1",
+    port: int | None = None,
 ) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port (headless); yields its URL, kills it after.
+    """``streamlit run app.py`` on ``port`` or a free one (headless); yields its URL once it
+    answers, kills it after.
 
     ``address=None`` passes no address: the repository's ``.streamlit/config.toml`` decides.
     """
-    port = free_port()
+    port = port or free_port()
     log.parent.mkdir(parents=True, exist_ok=True)
     bind = ["--server.address", address] if address else []
     with log.open("wb") as out:
@@ -83,12 +87,37 @@ def streamlit_server(
             _wait_healthy(url, proc)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _stop(proc)
+
+
+@contextmanager
+def dashboard_server(db: Path | None, log: Path, port: int | None = None) -> Iterator[str]:
+    """``analyzer dashboard [--db DB]`` (headless, on 127.0.0.1, on ``port`` or a free one);
+    yields its URL once it answers, stops it after. Without ``db``: the bundled sample."""
+    port = port or free_port()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    where = ["--db", str(db)] if db is not None else []
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "analyzer", "dashboard", *where, "--port", str(port),
+             "--host", "127.0.0.1", "--headless"],
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, proc)
+            yield url
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def settle(page: Any, heading: str, timeout_ms: int = 60_000) -> None:
@@ -107,10 +136,18 @@ def settle(page: Any, heading: str, timeout_ms: int = 60_000) -> None:
 
 def open_url(page: Any, url: str, key: str) -> float:
     """Load a URL (a full page load) and wait until drawn; seconds taken."""
+    return open_url_phases(page, url, key)["drawn"]
+
+
+def open_url_phases(page: Any, url: str, key: str) -> dict[str, float]:
+    """Load a URL and wait until drawn: seconds until the page's heading shows (the server's
+    answer has arrived) and until the page is drawn (``settle``)."""
     started = time.perf_counter()
     page.goto(url)
+    page.get_by_role("heading", name=TITLES[key][1], exact=True).first.wait_for(timeout=60_000)
+    heading = time.perf_counter() - started
     settle(page, TITLES[key][1])
-    return time.perf_counter() - started
+    return {"heading": heading, "drawn": time.perf_counter() - started}
 
 
 def click_nav(page: Any, key: str) -> float:
@@ -148,6 +185,22 @@ def chromium_page(pw: Any) -> Iterator[Any]:
         yield browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     finally:
         browser.close()
+
+
+@contextmanager
+def chromium_profile_page(pw: Any, profile: Path) -> Iterator[Any]:
+    """A Chromium with a persistent profile (its HTTP and code caches survive between
+    launches, as a user's browser does) and one page at 1400 x 1000, closed after."""
+    ctx = pw.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1400, "height": 1000},
+    )
+    try:
+        yield ctx.new_page()
+    finally:
+        ctx.close()
 
 
 def report(result: dict[str, Any], out: str | None) -> None:

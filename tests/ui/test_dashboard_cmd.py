@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -74,11 +75,26 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)  # the session (and group) this test created
 
 
-def test_dashboard_serves_the_given_database(fake_db_path: Path) -> None:
+def _printed_so_far(proc: subprocess.Popen[bytes]) -> str:
+    """What the command has printed until now (without waiting for more)."""
+    assert proc.stdout is not None
+    os.set_blocking(proc.stdout.fileno(), False)
+    return (proc.stdout.read() or b"").decode()
+
+
+def test_dashboard_serves_the_given_database_warmed_before_it_answers(
+    fake_db_path: Path,
+) -> None:
     port = free_port()
     proc = _start_dashboard(fake_db_path, port)
     try:
         _wait_healthy(proc, port)
+        printed = _printed_so_far(proc)  # by the time it answers, the server is prepared
+        ready = re.search(r"analyzer dashboard: ready in .* \((.*)\)", printed)
+        assert ready, printed
+        warmed = re.search(r"(\d+) of (\d+) page queries warmed on (\S+)", ready[1])
+        assert warmed, ready[1]
+        assert warmed[1] == warmed[2] != "0" and warmed[3] == str(fake_db_path.resolve())
     finally:
         proc.terminate()
         proc.wait(timeout=15)

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from analyzer.ui import startup
 from analyzer.ui.navigation import PAGES
 
 SCRIPT = "from analyzer.ui.navigation import run\nrun(default={page!r})\n"
@@ -125,9 +127,14 @@ def test_unknown_database_is_an_error_message_not_a_traceback(
 
 
 def test_app_py_opens_on_the_sample(sample_db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py's ``st.App`` runs the pages script, which opens on the bundled sample."""
     monkeypatch.delenv("ANALYZER_DB", raising=False)
     root = Path(__file__).resolve().parents[2]
-    at = AppTest.from_file(str(root / "app.py"), default_timeout=120)
+    namespace: dict[str, object] = {}
+    exec(compile((root / "app.py").read_text(), "app.py", "exec"), namespace)
+    app = namespace["app"]
+    assert isinstance(app, st.App) and str(app.script_path) == startup.PAGES_SCRIPT
+    at = AppTest.from_file(startup.PAGES_SCRIPT, default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Incident overview"
