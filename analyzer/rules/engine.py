@@ -83,33 +83,38 @@ def run_rules(
 
     con.execute(HITS_DDL)
     for sel in selected:
-        sql, params = sel.rule().sql(sel.options)
-        cols = ", ".join(f"h.{c}::{_CASTS[c]} AS {c}" for c in HIT_COLUMNS)
         try:
-            con.execute(
-                f"INSERT INTO rule_hits BY NAME SELECT ?::VARCHAR AS code, {cols} FROM ({sql}) h",
-                [sel.rule.code, *params],
-            )
+            con.execute(*hits_statement(sel))
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise RuleFailedError(
                 f"rule {sel.rule.code} failed on this database: {first}"
             ) from None
-    _install_lookup_tables(con, selected, allow or {})
-    con.execute(_GROUP_SQL)
-    con.execute(FINDINGS_DDL)
-    con.execute(_BLAME_SQL)
-    con.execute(_FINDINGS_SQL)
+    install_lookup_tables(con, selected, allow or {})
+    for _name, sql in ENGINE_STATEMENTS:
+        con.execute(sql)
     allowed = con.execute("SELECT count(*) FROM rule_grouped WHERE allowed").fetchall()
     total = con.execute("SELECT count(*) FROM findings").fetchall()
     return {"findings": int(total[0][0]), "allowed": int(allowed[0][0])}
 
 
-def _install_lookup_tables(
+def hits_statement(sel: SelectedRule) -> tuple[str, list[object]]:
+    """The statement (and its parameters) writing the rule ``sel``'s hits into ``rule_hits``."""
+    sql, params = sel.rule().sql(sel.options)
+    cols = ", ".join(f"h.{c}::{_CASTS[c]} AS {c}" for c in HIT_COLUMNS)
+    return (
+        f"INSERT INTO rule_hits BY NAME SELECT ?::VARCHAR AS code, {cols} FROM ({sql}) h",
+        [sel.rule.code, *params],
+    )
+
+
+def install_lookup_tables(
     con: duckdb.DuckDBPyConnection,
     selected: list[SelectedRule],
     allow: Mapping[str, Iterable[str]],
 ) -> None:
+    """``rule_meta`` (code, name, severity, rank of the selected rules) and ``rule_allow`` (the
+    per-app allowances), which the group statement reads."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE rule_meta (code VARCHAR, name VARCHAR, severity VARCHAR, "
         "rank INTEGER)"
@@ -201,3 +206,13 @@ FROM rule_grouped g LEFT JOIN ev_json j USING (fid) LEFT JOIN rule_blame b USING
 WHERE NOT g.allowed
 ORDER BY g.finding_id
 """
+
+
+ENGINE_STATEMENTS: tuple[tuple[str, str], ...] = (
+    ("group", _GROUP_SQL),
+    ("findings_ddl", FINDINGS_DDL),
+    ("blame", _BLAME_SQL),
+    ("findings", _FINDINGS_SQL),
+)
+"""What :func:`run_rules` executes after the hits and lookup tables, in order (named for
+``benchmarks/rules.py``)."""
