@@ -131,7 +131,7 @@ def import_and_analyze(
     if workers > 1:
         from analyzer.shard import ShardOptions, analyze_sharded
 
-        analyze_sharded(con, None, ShardOptions(workers=workers))
+        analyze_sharded(con, None, ShardOptions(workers=workers), load=False)
     else:
         analyze(con)
     return result
@@ -141,7 +141,7 @@ def analyze(con: duckdb.DuckDBPyConnection) -> None:
     """Rebuild the replay tables, the findings and the summaries of a writable connection."""
     from analyzer.analysis import analyze as run_analysis
 
-    run_analysis(con)
+    run_analysis(con, load=False)  # the findings stay in the database: nothing reads them here
 
 
 def build_database(paths: Iterable[PathLike], target: PathLike, *, workers: int = 1) -> Path:

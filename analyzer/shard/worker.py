@@ -104,7 +104,7 @@ def run_shard(task: ShardTask) -> ShardResult:
         events = _count(con, "events")
         _add_window_events(con, task.window_us)
         _give(con, task)
-        result = analyze(con, task.config)
+        result = analyze(con, task.config, load=False)  # its findings are exported as tables
         own = _own_predicate_sql(con, task)
         if task.shard.is_slice:  # its whole view of its runners, compared with the whole day's
             con.execute(f"COPY runners TO '{_sql_str(str(work / SEEN_FILE))}' (FORMAT parquet)")
