@@ -3,10 +3,11 @@ located at the log file and line of its decisive event."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from analyzer import __version__
 from analyzer.report.base import CheckReport, Formatter, display_path
@@ -91,8 +92,26 @@ def _result(f: Finding, index: dict[str, int], srcroot: str | None = None) -> di
     return result
 
 
+_RESULTS = "\u0000results\u0000"
+"""Where the streamed results go in the indented skeleton (a string no report contains)."""
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def sarif_document(report: CheckReport) -> dict[str, Any]:
+    """The whole SARIF log as a dict (every result in memory)."""
+    doc = _skeleton(report)
+    doc["runs"][0]["results"] = list(_results(report))
+    return doc
+
+
+def _results(report: CheckReport) -> Any:
     index = {sel.rule.code: i for i, sel in enumerate(report.rules)}
+    srcroot = report.extra.get("srcroot")
+    return (_result(f, index, srcroot) for f in report.findings)
+
+
+def _skeleton(report: CheckReport) -> dict[str, Any]:
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -106,9 +125,7 @@ def sarif_document(report: CheckReport) -> dict[str, Any]:
                         "rules": [_rule(report, i) for i in range(len(report.rules))],
                     }
                 },
-                "results": [
-                    _result(f, index, report.extra.get("srcroot")) for f in report.findings
-                ],
+                "results": _RESULTS,
                 "columnKind": "unicodeCodePoints",
             }
         ],
@@ -120,4 +137,19 @@ class SarifFormatter(Formatter):
     description = "SARIF 2.1.0 for code scanning (GitHub), located at the decisive log line"
 
     def render(self, report: CheckReport) -> str:
-        return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
+        out = io.StringIO()
+        self.write(report, out)
+        return out.getvalue()
+
+    def write(self, report: CheckReport, out: TextIO) -> None:
+        """The log indented, its results streamed as they are made: one compact line each
+        (findings read from the database come batch by batch: bounded memory)."""
+        text = json.dumps(_skeleton(report), indent=2, ensure_ascii=False)
+        head, tail = text.split(json.dumps(_RESULTS), 1)
+        out.write(head + "[")
+        first = True
+        for result in _results(report):
+            out.write("\n        " if first else ",\n        ")
+            out.write(_encode(result))
+            first = False
+        out.write(("]" if first else "\n      ]") + tail + "\n")
