@@ -59,6 +59,9 @@ def test_out_of_memory_is_one_line(tmp_path: Path, megabytes: int) -> None:
     ``MALLOC_ARENA_MAX=1`` keeps glibc from reserving an arena per thread: without it a thread
     can meet the limit while glibc itself allocates its thread-local data, and glibc ends the
     process with exit 127 before any handler of ours runs (measured: 2 runs in 8 at 600 MB).
+    Even with it, under load glibc's own abort (exit 127, "cannot allocate memory for
+    thread-local data") still ends 1 run in 4 or so at 560 MB: no code of ours runs then, so
+    that outcome is retried (at most 3 runs); any other outcome is asserted at once.
     """
     log = tmp_path / "big.jsonl"
     write_lines(log, [sample_event("log", message=f"{i} " + "x" * 3000) for i in range(20_000)])
@@ -66,10 +69,13 @@ def test_out_of_memory_is_one_line(tmp_path: Path, megabytes: int) -> None:
     def little_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (megabytes << 20, megabytes << 20))
 
-    r = _run(
-        "import", str(log), "--db", str(tmp_path / "m.duckdb"),
-        limit=little_memory, env={"MALLOC_ARENA_MAX": "1"},
-    )  # fmt: skip
+    for _ in range(3):
+        r = _run(
+            "import", str(log), "--db", str(tmp_path / "m.duckdb"),
+            limit=little_memory, env={"MALLOC_ARENA_MAX": "1"},
+        )  # fmt: skip
+        if not (r.returncode == 127 and "thread-local data" in r.stderr):
+            break
     _one_line_exit_2(r, "out of memory")
 
 
