@@ -16,9 +16,9 @@ from analyzer.rules.base import Rule, RuleOptions
 
 def sdk_markers() -> str:
     """The SDK's GPU marker words as a regular-expression group (the one mapping,
-    analyzer/importers/formats/tracebacks.py; imported when a query is built, not with the
-    registry: the importers package loads DuckDB and pyarrow, which `analyzer lint` never uses)."""
-    from analyzer.importers.formats.tracebacks import LATEST
+    :mod:`analyzer.sdk`: a leaf module, so building the query loads neither DuckDB for
+    `analyzer lint` nor the importers package for `analyzer check --db`)."""
+    from analyzer.sdk import LATEST
 
     return "(" + "|".join(LATEST.gpu_markers) + ")"
 

@@ -6,9 +6,10 @@ call first). uvicorn then logs the same exception in ordinary order (``Traceback
 call last):`` first, the exception line last), one log record per line, often inside an
 exception group whose lines carry ``|`` / ``+`` margins. Both are read here.
 
-:data:`SDK_MAPPINGS` is the one place that says how the SDK answers an unhandled exception
-(measured on fal 1.83 served locally, ``fal/api/api.py`` and ``fal/exceptions/gpu.py``): 503
-when the lower-cased message contains a GPU marker word, else 500. The marker words grew over
+:data:`SDK_MAPPINGS` (in the leaf module :mod:`analyzer.sdk`, re-exported here) is the one place
+that says how the SDK answers an unhandled exception (measured on fal 1.83 served locally,
+``fal/api/api.py`` and ``fal/exceptions/gpu.py``): 503 when the lower-cased message contains a
+GPU marker word, else 500. The marker words grew over
 SDK versions; :func:`sdk_mapping` picks the list for a version (the runner's start-up line
 ``[debug] Python packages installed: ... fal==X.Y.Z`` names it).
 """
@@ -19,65 +20,16 @@ import json
 import re
 from dataclasses import dataclass
 
+from analyzer.sdk import LATEST as LATEST  # the SDK's mapping: a leaf module, re-exported
+from analyzer.sdk import SDK_MAPPINGS as SDK_MAPPINGS
+from analyzer.sdk import SDK_VERSION as SDK_VERSION
+from analyzer.sdk import SdkMapping as SdkMapping
+from analyzer.sdk import sdk_mapping
+from analyzer.sdk import sdk_version as sdk_version
+
 _EXC_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)(?::\s?(?P<msg>.*))?$")
 _NOT_EXC = ("Traceback", "During handling", "The above exception", "File ", "^", "~")
 _MARGIN = re.compile(r"^[ \t]*(?:[|+][ \t]?[-+]*[ \t]*)+")
-
-
-@dataclass(frozen=True)
-class SdkMapping:
-    """How one range of SDK versions answers an unhandled exception."""
-
-    since: tuple[int, ...]
-    gpu_markers: tuple[str, ...]
-
-    def status(self, message: str) -> int:
-        """503 when the exception's message mentions a marker word, else 500. (The SDK's
-        CUDA-OOM / NVML / cuDNN string checks all contain a marker word too.)"""
-        text = message.lower()
-        return 503 if any(marker in text for marker in self.gpu_markers) else 500
-
-    def marker(self, message: str) -> str | None:
-        """The first marker word the message mentions, or None."""
-        text = message.lower()
-        return next((m for m in self.gpu_markers if m in text), None)
-
-
-SDK_MAPPINGS: tuple[SdkMapping, ...] = (
-    SdkMapping(since=(0,), gpu_markers=("cuda", "cudnn", "nvml")),
-    SdkMapping(
-        since=(1, 0),
-        gpu_markers=(
-            "cuda", "cudnn", "nvml", "nccl", "cublas", "cufft", "cusolver", "cusparse", "triton",
-        ),
-    ),
-)  # fmt: skip
-"""Oldest first. The nine-word list is measured on fal 1.83; older SDKs had the first three
-(platform-facts); the exact version where the list grew is not measured (1.0 is assumed)."""
-
-LATEST = SDK_MAPPINGS[-1]
-SDK_VERSION = re.compile(r"(?:^|[ ,:])fal==(\d+(?:\.\d+)*)")
-
-
-def sdk_mapping(version: str | None = None) -> SdkMapping:
-    """The mapping of SDK ``version`` (``"1.83.0"``); the latest when unknown."""
-    if not version:
-        return LATEST
-    try:
-        wanted = tuple(int(p) for p in version.split(".") if p.isdigit())
-    except ValueError:
-        return LATEST
-    chosen = SDK_MAPPINGS[0]
-    for mapping in SDK_MAPPINGS:
-        if wanted >= mapping.since:
-            chosen = mapping
-    return chosen
-
-
-def sdk_version(line: str) -> str | None:
-    """The fal version a runner's start-up package line names, or None."""
-    match = SDK_VERSION.search(line) if "packages installed" in line else None
-    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)
