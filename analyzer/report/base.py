@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
@@ -97,8 +98,15 @@ def display_path(file: str | None) -> str | None:
     and SARIF results then point into the checkout), else unchanged."""
     if not file:
         return file
+    return _display_path(file, os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _display_path(file: str, cwd: str) -> str:
+    """:func:`display_path` from ``cwd`` (cached: every finding's evidence names the same few
+    files, and ``relpath`` was most of a SARIF or JUnit report's time)."""
     try:
-        rel = os.path.relpath(file)
+        rel = os.path.relpath(file, cwd)
     except ValueError:
         return file
     return file if rel.startswith("..") else Path(rel).as_posix()

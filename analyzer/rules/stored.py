@@ -112,6 +112,20 @@ class StoredFindings(Sequence[Finding]):
         self._cost: CostTotals | None = None
         self._summary: dict[str, Any] | None = None
 
+    def of_codes(self, codes: Iterable[str]) -> Iterator[Finding]:
+        """These findings of the rules ``codes`` (read batch by batch), in the table's order."""
+        cur = self.con.cursor()
+        try:
+            cur.execute(
+                f"{FINDING_SELECT} FROM {self.relation} "
+                "WHERE code IN (SELECT unnest($only::VARCHAR[])) ORDER BY finding_id",
+                {**self.params, "only": list(codes)},
+            )
+            while batch := cur.fetchmany(BATCH):
+                yield from (finding_of(r) for r in batch)
+        finally:
+            cur.close()
+
     def without_known(self, baseline: dict[str, int]) -> tuple[StoredFindings, int]:
         """These findings minus those ``baseline`` knows, and how many it left out."""
         new = StoredFindings(self.con, self.codes, baseline)
