@@ -12,7 +12,7 @@
 --
 -- Per request: the sum over its attempts. Money = GPU-seconds / 3600 x the policy's price per
 -- GPU-hour of the runner's machine type (the default price when the machine type is unknown).
--- kind: temp
+-- kind: inline
 -- inputs: _rp_attempts, cancellations, children, policy_scalar, runners
 WITH cold AS (
     SELECT app, avg(cold_start_s) AS avg_cold FROM runners WHERE cold_start_s IS NOT NULL

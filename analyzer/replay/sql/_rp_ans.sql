@@ -1,7 +1,7 @@
 -- The gateway's answers, numbered (by attempt, else the latest dispatch on the same runner);
 -- the effective x-fal-stop-runner (logged, or inferred for a listing's 503 whose runner took
 -- another dispatch later).
--- kind: temp
+-- kind: inline
 -- inputs: _rp_disp, replay_events
 WITH later AS (  -- a listing without headers: the runner's last dispatch it shows
     SELECT runner_id, max(ts) AS last_dispatch FROM replay_events

@@ -20,7 +20,7 @@
 -- 6. deviations: the runner kept serving though it should have died, died though it should have
 --    stayed healthy, a retry the policy forbids, or a missing retry the policy requires (only when
 --    the request completed without a cancel, disconnect or passed deadline).
--- kind: temp
+-- kind: inline
 -- inputs: _rp_att1, _rp_recv, _rp_rseen, _rp_term, _rp_termlink, policy_legit_503, policy_scalar
 WITH t AS (
     SELECT a.*,
