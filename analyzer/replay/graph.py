@@ -303,9 +303,7 @@ def last_uses() -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for temp, consumer in last.items():  # views first: they read the tables dropped with them
         out.setdefault(consumer, []).append(temp)
-    return {
-        k: tuple(sorted(v, key=lambda n: found[n].kind != "inline")) for k, v in out.items()
-    }
+    return {k: tuple(sorted(v, key=lambda n: found[n].kind != "inline")) for k, v in out.items()}
 
 
 def drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
