@@ -21,8 +21,9 @@ the same ``st.App``, which prepares itself before it answers). Per run and per d
 
 ``floor``: the same two first loads of two scripts that are not ours, served by a fresh
 ``streamlit run`` in the same browser set-up: a title and six metrics (``plain``), and the
-same plus one three-bar Plotly chart (``plotly``): what Streamlit's frontend and Plotly.js
-cost in this browser on this machine, whatever the page reads.
+same plus one three-bar Plotly chart (``plotly``) or the same bars as Streamlit's own
+Vega-Lite chart (``vega``): what Streamlit's frontend, Plotly.js and Vega-Lite cost in this
+browser on this machine, whatever the page reads.
 
 Reports the medians over the runs for both databases and their ratio (large / baseline,
 measured in the same run). The baseline defaults to the bundled sample (2,500 requests).
@@ -65,6 +66,9 @@ FLOOR_SCRIPTS = {
     "plotly": 'import streamlit as st\nimport plotly.graph_objects as go\nst.title("Incident overview")\n'
     "for i, c in enumerate(st.columns(6)):\n    c.metric(f'metric {i}', i)\n"
     "st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[1, 2, 3])))\n",
+    "vega": 'import streamlit as st\nst.title("Incident overview")\n'
+    "for i, c in enumerate(st.columns(6)):\n    c.metric(f'metric {i}', i)\n"
+    "st.bar_chart({'x': [1, 2, 3], 'y': [1, 2, 3]}, x='x', y='y')\n",
 }
 
 Server = Callable[[int | None], AbstractContextManager[str]]

@@ -22,6 +22,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import streamlit as st
+
 log = logging.getLogger(__name__)
 
 PAGES_SCRIPT = str(Path(__file__).resolve().parent / "streamlit_app.py")
@@ -38,8 +40,13 @@ def prepare() -> str:
     from analyzer.ui.navigation import PAGES
 
     started = time.perf_counter()
+    warm.quiet_outside_sessions()
     for spec in PAGES:
         importlib.import_module(f"analyzer.ui.{spec.module}")
+    # Streamlit checks once per process, on the first element, whether it runs in a REPL (it
+    # inspects the whole stack: 0.2-0.6 s inside a session's script run); outside a session
+    # the element goes nowhere and the check is done here.
+    st.empty()
     done = "pages imported"
     if data.warming_enabled():
         try:

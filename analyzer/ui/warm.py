@@ -90,16 +90,25 @@ def _warm(run: Callable[..., Any], delay: float = START_DELAY_S) -> int:
             done += 1
         except Exception:  # warming is best effort; the page will show the error itself
             log.warning("warming %s failed", fn.__name__, exc_info=True)
-    try:  # one figure of each kind: Plotly's first bar / scatter / histogram are slow
-        figures.requests_over_time_figure(results[aggregates.requests_over_time])
-        figures.runners_figure(results[queries.runners], max_runners=20)
-        figures.propagation_histogram_figure(results[aggregates.propagation_histogram])
+    try:  # every page's figures once: Plotly validates each trace and layout kind on first use
+        import plotly.io
+
+        for fig in (
+            figures.requests_over_time_figure(results[aggregates.requests_over_time]),
+            figures.terminations_over_time_figure(results[aggregates.terminations_over_time]),
+            figures.findings_by_rule_figure(results[aggregates.findings_by_rule]),
+            figures.runners_figure(results[queries.runners], max_runners=20),
+            figures.propagation_histogram_figure(results[aggregates.propagation_histogram]),
+            figures.leaks_figure(results[aggregates.leaks_by_endpoint]),
+            figures.attempts_figure(results[aggregates.attempts_per_request]),
+        ):
+            plotly.io.to_json(fig, validate=False)  # as st.plotly_chart serialises it
     except Exception:
         log.warning("warming figures failed", exc_info=True)
     return done
 
 
-def _quiet() -> None:
+def quiet_outside_sessions() -> None:
     # Warming belongs to no session (it fills the shared cache), so it runs without a script
     # run context; Streamlit's warning about that is expected here and silenced.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(
@@ -110,13 +119,13 @@ def _quiet() -> None:
 def run_now(run: Callable[..., Any]) -> int:
     """Warm in this thread, at once (the server, before it takes its first request); returns
     how many of the default calls succeeded."""
-    _quiet()
+    quiet_outside_sessions()
     return _warm(run, delay=0.0)
 
 
 def start(run: Callable[..., Any]) -> threading.Thread:
     """Start the warming thread (``run(fn, *args, **kwargs)`` calls through the cache)."""
-    _quiet()
+    quiet_outside_sessions()
     thread = threading.Thread(target=_warm, args=(run,), name="analyzer-warm", daemon=True)
     thread.start()
     return thread

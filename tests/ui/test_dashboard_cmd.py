@@ -95,6 +95,7 @@ def test_dashboard_serves_the_given_database_warmed_before_it_answers(
         warmed = re.search(r"(\d+) of (\d+) page queries warmed on (\S+)", ready[1])
         assert warmed, ready[1]
         assert warmed[1] == warmed[2] != "0" and warmed[3] == str(fake_db_path.resolve())
+        assert "warming" not in printed, printed  # no query or figure failed to warm
     finally:
         proc.terminate()
         proc.wait(timeout=15)
