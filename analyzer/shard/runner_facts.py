@@ -60,8 +60,12 @@ def _temp(con: duckdb.DuckDBPyConnection, names: Sequence[str], policy: Policy) 
 
 
 def _cleanup(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> None:
+    known = graph.by_name()
     for name in tables:
-        con.execute(f"DROP TABLE IF EXISTS temp.{quote_identifier(name)}")
+        if name in known and known[name].kind in graph.INTERMEDIATE:
+            graph.drop(con, name)  # a temporary table or (inline) view
+        else:
+            con.execute(f"DROP TABLE IF EXISTS temp.{quote_identifier(name)}")
     con.execute("DROP VIEW IF EXISTS temp.replay_events")
 
 

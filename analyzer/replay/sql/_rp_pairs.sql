@@ -2,7 +2,8 @@
 -- loose: runner.ready before the first dispatch).
 -- kind: temp
 -- inputs: _rp_roles, replay_events
-WITH agg AS (
+WITH roles AS MATERIALIZED (SELECT * FROM _rp_roles),  -- read three times, computed once
+agg AS (
     -- most (request, runner) pairs hold one event of each role: pair them by aggregation
     SELECT request_id, runner_id,
            count(*) FILTER (WHERE role = 1) AS n1, min(us) FILTER (WHERE role = 1) AS d,
@@ -13,7 +14,7 @@ WITH agg AS (
            min(status) FILTER (WHERE role = 4) AS he_status,
            count(*) FILTER (WHERE role = 5) AS n5, min(us) FILTER (WHERE role = 5) AS f,
            count(*) FILTER (WHERE role = 6) AS n6, min(us) FILTER (WHERE role = 6) AS c
-    FROM _rp_roles WHERE role IS NOT NULL GROUP BY request_id, runner_id
+    FROM roles WHERE role IS NOT NULL GROUP BY request_id, runner_id
 ),
 single AS (
     SELECT runner_id, NULL::DOUBLE AS lo, (hs - d) / 1e6 AS hi FROM agg
@@ -30,7 +31,7 @@ multi AS (
     SELECT r.request_id, r.runner_id, r.role, r.us, r.status,
            row_number() OVER (PARTITION BY r.request_id, r.runner_id, r.role
                               ORDER BY r.us, r.event_id) AS k
-    FROM _rp_roles r
+    FROM roles r
     JOIN (SELECT request_id, runner_id FROM agg
           WHERE n1 > 1 OR n2 > 1 OR n3 > 1 OR n4 > 1 OR n5 > 1 OR n6 > 1) m
       USING (request_id, runner_id)
@@ -52,7 +53,7 @@ ready AS (
     GROUP BY runner_id
 ),
 first_disp AS (
-    SELECT runner_id, min(us) AS us FROM _rp_roles WHERE role = 1 GROUP BY runner_id
+    SELECT runner_id, min(us) AS us FROM roles WHERE role = 1 GROUP BY runner_id
 )
 SELECT runner_id, lo, hi, true AS tight FROM single
 UNION ALL

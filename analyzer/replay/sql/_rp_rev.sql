@@ -2,18 +2,19 @@
 -- resource.acquired.
 -- kind: temp
 -- inputs: _rp_rev1
-WITH cs AS (
-    SELECT request_id, runner_id, child_id, arg_min(att0, ts) AS att FROM _rp_rev1
+WITH r1 AS MATERIALIZED (SELECT * FROM _rp_rev1),  -- read three times, computed once
+cs AS (
+    SELECT request_id, runner_id, child_id, arg_min(att0, ts) AS att FROM r1
     WHERE event = 'child.started' AND child_id IS NOT NULL GROUP BY ALL
 ),
 rs AS (
-    SELECT request_id, runner_id, resource_id, arg_min(att0, ts) AS att FROM _rp_rev1
+    SELECT request_id, runner_id, resource_id, arg_min(att0, ts) AS att FROM r1
     WHERE event = 'resource.acquired' AND resource_id IS NOT NULL GROUP BY ALL
 )
 SELECT r.* EXCLUDE (att0),
        coalesce(CASE WHEN r.event LIKE 'child.%' THEN cs.att END,
                 CASE WHEN r.event LIKE 'resource.%' THEN rs.att END, r.att0) AS att
-FROM _rp_rev1 r
+FROM r1 r
 LEFT JOIN cs ON cs.request_id = r.request_id AND cs.runner_id = r.runner_id
             AND cs.child_id = r.child_id
 LEFT JOIN rs ON rs.request_id = r.request_id AND rs.runner_id = r.runner_id

@@ -7,7 +7,7 @@
 -- that lands on the same runner again gets its own events; events before any such dispatch (the
 -- window cut the dispatch off) go to the first attempt on that runner. Narrow rows: wide columns
 -- are joined back from the events by event_id only where needed.
--- kind: temp
+-- kind: inline
 -- inputs: _rp_att0, clock_offsets, replay_events
 WITH pairs AS (
     SELECT request_id, runner_id, count(*) AS n, min(attempt) AS first_att FROM _rp_att0

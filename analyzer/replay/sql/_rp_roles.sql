@@ -1,5 +1,5 @@
 -- The events of the causal pairs (role 1..6) that bound each runner's clock offset.
--- kind: temp
+-- kind: inline
 -- inputs: replay_events
 SELECT request_id, runner_id, event_id, epoch_us(ts) AS us, status,
        CASE WHEN source = 'gateway' AND event = 'attempt.dispatched' THEN 1
