@@ -4,13 +4,14 @@
 WITH h AS (
     SELECT request_id, att AS attempt,
            min(ts) FILTER (WHERE event = 'handler.started') AS handler_started_at,
-           arg_min(event_id, ts) FILTER (WHERE event = 'handler.started')
+           arg_min(event_id, k) FILTER (WHERE event = 'handler.started')
                AS handler_started_event_id,
-           arg_min({'ts': ts, 'event': event, 'event_id': event_id}, ts)
+           arg_min({'ts': ts, 'event': event, 'event_id': event_id}, k)
                FILTER (WHERE event IN ('handler.finished', 'handler.error', 'handler.cancelled'))
                AS h0
-    FROM _rp_rev WHERE att IS NOT NULL
-      AND event IN ('handler.started', 'handler.finished', 'handler.error', 'handler.cancelled')
+    -- k: the time, then the event id (ties: the same event in two logs, e.g. native and fal)
+    FROM (SELECT *, (epoch_us(ts)::HUGEINT << 40) + event_id AS k FROM _rp_rev WHERE att IS NOT NULL
+      AND event IN ('handler.started', 'handler.finished', 'handler.error', 'handler.cancelled'))
     GROUP BY request_id, att
 )
 SELECT h.* EXCLUDE (h0), h.h0.ts AS handler_ended_at,

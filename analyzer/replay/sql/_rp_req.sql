@@ -2,7 +2,8 @@
 -- kind: inline
 -- inputs: _rp_att0, _rp_rev, attempts, replay_events
 WITH sight AS (  -- the only pass over the events: narrow rows, numbers aggregated
-    SELECT request_id, min(ts) AS first_seen_at, arg_min(event_id, ts) AS first_event_id
+    SELECT request_id, min(ts) AS first_seen_at,
+           arg_min(event_id, (epoch_us(ts)::HUGEINT << 40) + event_id) AS first_event_id  -- ties: the first id
     FROM (SELECT request_id, ts, event_id FROM replay_events
           WHERE request_id IS NOT NULL AND source <> 'runner'
           UNION ALL
@@ -12,7 +13,10 @@ WITH sight AS (  -- the only pass over the events: narrow rows, numbers aggregat
 att AS (
     SELECT request_id, max(attempt) AS n, count(*) FILTER (WHERE runner_terminated) AS killed,
            count(*) FILTER (WHERE needless_termination) AS needless,
-           sum(gpu_seconds) AS gpu, sum(gpu_seconds_wasted) AS wasted, sum(wasted_usd) AS usd
+           -- summed in attempt order: the same bits on every run
+           sum(gpu_seconds ORDER BY attempt) AS gpu,
+           sum(gpu_seconds_wasted ORDER BY attempt) AS wasted,
+           sum(wasted_usd ORDER BY attempt) AS usd
     FROM attempts GROUP BY request_id
 ),
 gw AS (  -- the gateway's app and endpoint (requests.sql falls back on them)

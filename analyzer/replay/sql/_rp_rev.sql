@@ -4,11 +4,12 @@
 -- inputs: _rp_rev1
 WITH r1 AS MATERIALIZED (SELECT * FROM _rp_rev1),  -- read three times, computed once
 cs AS (
-    SELECT request_id, runner_id, child_id, arg_min(att0, ts) AS att FROM r1
+    SELECT request_id, runner_id, child_id, arg_min(att0, (epoch_us(ts)::HUGEINT << 40) + event_id) AS att FROM r1
     WHERE event = 'child.started' AND child_id IS NOT NULL GROUP BY ALL
 ),
 rs AS (
-    SELECT request_id, runner_id, resource_id, arg_min(att0, ts) AS att FROM r1
+    SELECT request_id, runner_id, resource_id, arg_min(att0, (epoch_us(ts)::HUGEINT << 40) + event_id) AS att
+    FROM r1
     WHERE event = 'resource.acquired' AND resource_id IS NOT NULL GROUP BY ALL
 )
 SELECT r.* EXCLUDE (att0),

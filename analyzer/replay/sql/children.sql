@@ -11,13 +11,13 @@
 WITH s AS (  -- one pass: a child's start and its first end (a start or an end alone without a
     -- runner), numbers only: the payload is joined from the two events (strings cost 3x)
     SELECT request_id, runner_id, child_id,
-           coalesce(arg_min(att, ts) FILTER (WHERE is_start),
-                    arg_min(att, ts) FILTER (WHERE NOT is_start)) AS attempt_,
+           coalesce(arg_min(att, k) FILTER (WHERE is_start),
+                    arg_min(att, k) FILTER (WHERE NOT is_start)) AS attempt_,
            min(ts) FILTER (WHERE is_start) AS st_ts,
-           arg_min(event_id, ts) FILTER (WHERE is_start) AS st_event_id,
+           arg_min(event_id, k) FILTER (WHERE is_start) AS st_event_id,
            min(ts) FILTER (WHERE NOT is_start) AS en_ts,
-           arg_min(event_id, ts) FILTER (WHERE NOT is_start) AS en_event_id
-    FROM (SELECT *, event = 'child.started' AS is_start FROM _rp_rev
+           arg_min(event_id, k) FILTER (WHERE NOT is_start) AS en_event_id
+    FROM (SELECT *, event = 'child.started' AS is_start, (epoch_us(ts)::HUGEINT << 40) + event_id AS k FROM _rp_rev
           WHERE event IN ('child.started', 'child.finished', 'child.cancelled')
             AND child_id IS NOT NULL)
     GROUP BY request_id, runner_id, child_id, CASE WHEN runner_id IS NULL THEN is_start END
