@@ -10,14 +10,21 @@ WITH sight AS (  -- the only pass over the events: narrow rows, numbers aggregat
           SELECT request_id, ts, event_id FROM _rp_rev)
     GROUP BY request_id
 ),
-att AS (
+att0 AS (
     SELECT request_id, max(attempt) AS n, count(*) FILTER (WHERE runner_terminated) AS killed,
-           count(*) FILTER (WHERE needless_termination) AS needless,
-           -- summed in attempt order: the same bits on every run
-           sum(gpu_seconds ORDER BY attempt) AS gpu,
-           sum(gpu_seconds_wasted ORDER BY attempt) AS wasted,
-           sum(wasted_usd ORDER BY attempt) AS usd
+           count(*) FILTER (WHERE needless_termination) AS needless, count(*) AS k,
+           sum(gpu_seconds) AS gpu, sum(gpu_seconds_wasted) AS wasted, sum(wasted_usd) AS usd
     FROM attempts GROUP BY request_id
+),
+att AS (  -- sums of 3+ attempts in attempt order: the same bits on every run (2 commute)
+    SELECT a.* REPLACE (coalesce(o.gpu, a.gpu) AS gpu, coalesce(o.wasted, a.wasted) AS wasted,
+                        coalesce(o.usd, a.usd) AS usd)
+    FROM att0 a LEFT JOIN (
+        SELECT request_id, sum(gpu_seconds ORDER BY attempt) AS gpu,
+               sum(gpu_seconds_wasted ORDER BY attempt) AS wasted,
+               sum(wasted_usd ORDER BY attempt) AS usd
+        FROM attempts WHERE request_id IN (SELECT request_id FROM att0 WHERE k > 2)
+        GROUP BY request_id) o USING (request_id)
 ),
 gw AS (  -- the gateway's app and endpoint (requests.sql falls back on them)
     SELECT request_id, any_value(app) AS fa_app, any_value(endpoint) AS fa_endpoint
