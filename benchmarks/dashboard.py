@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -47,8 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 
 from dashboard_driver import (  # noqa: E402
-    _stop,
-    _wait_healthy,
     chromium_page,
     chromium_profile_page,
     click_every_page,
@@ -56,7 +53,9 @@ from dashboard_driver import (  # noqa: E402
     free_port,
     open_url_phases,
     report,
+    served,
     settle,
+    streamlit_argv,
     streamlit_server,
 )
 
@@ -87,18 +86,9 @@ def server_for(db: Path | None, via: str) -> Server:
 def floor_server(script: Path, port: int | None) -> Iterator[str]:
     """``streamlit run SCRIPT`` (a page that is not ours) on 127.0.0.1."""
     port = port or free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=script.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    argv = streamlit_argv(script, port, "--server.address", "127.0.0.1")
+    with served(argv, port, cwd=script.parent) as url:
         yield url
-    finally:
-        _stop(proc)
 
 
 def measure(server: Server, pw: Any, profile: Path, port: int, clicks: bool) -> dict[str, float]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,12 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 
 from dashboard_driver import (  # noqa: E402
-    _stop,
-    _wait_healthy,
     chromium_page,
     free_port,
     open_url_phases,
     report,
+    served,
+    streamlit_argv,
 )
 
 
@@ -38,22 +37,12 @@ def first_load(root: Path, db: Path, pw: object) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(root), "ANALYZER_DB": str(db)}
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(root / "app.py"),
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    argv = streamlit_argv(root / "app.py", port, "--server.address", "127.0.0.1")
+    with served(argv, port, cwd=root, env=env) as url:
         times = {"server_ready": time.perf_counter() - started}
         with chromium_page(pw) as page:
             times.update(open_url_phases(page, url, "overview"))
         return times
-    finally:
-        _stop(proc)
 
 
 def main() -> int:

@@ -46,7 +46,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -58,6 +58,38 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) 
         except OSError:
             time.sleep(0.3)
     raise TimeoutError("streamlit did not become healthy")
+
+
+def streamlit_argv(script: Path, port: int, *extra: str) -> list[str]:
+    """``streamlit run SCRIPT`` headless on ``port``, without usage stats or file watching."""
+    return [
+        sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+        "--server.port", str(port), "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none", *extra,
+    ]  # fmt: skip
+
+
+@contextmanager
+def served(
+    argv: list[str],
+    port: int,
+    *,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> Iterator[str]:
+    """Run the server ``argv`` (listening on 127.0.0.1:``port``), output into ``log`` or
+    nowhere; yields its URL once its health endpoint answers, stops it after."""
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log or os.devnull, "wb") as out:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc)
+            yield url
+        finally:
+            stop(proc)
 
 
 @contextmanager
@@ -73,21 +105,10 @@ def streamlit_server(
     ``address=None`` passes no address: the repository's ``.streamlit/config.toml`` decides.
     """
     port = port or free_port()
-    log.parent.mkdir(parents=True, exist_ok=True)
     bind = ["--server.address", address] if address else []
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-             "--server.headless", "true", "--server.port", str(port), *bind,
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc)
-            yield url
-        finally:
-            _stop(proc)
+    argv = streamlit_argv(ROOT / "app.py", port, *bind)
+    with served(argv, port, env={**os.environ, **env}, log=log) as url:
+        yield url
 
 
 @contextmanager
@@ -95,23 +116,14 @@ def dashboard_server(db: Path | None, log: Path, port: int | None = None) -> Ite
     """``analyzer dashboard [--db DB]`` (headless, on 127.0.0.1, on ``port`` or a free one);
     yields its URL once it answers, stops it after. Without ``db``: the bundled sample."""
     port = port or free_port()
-    log.parent.mkdir(parents=True, exist_ok=True)
     where = ["--db", str(db)] if db is not None else []
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "analyzer", "dashboard", *where, "--port", str(port),
-             "--host", "127.0.0.1", "--headless"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc)
-            yield url
-        finally:
-            _stop(proc)
+    argv = [sys.executable, "-m", "analyzer", "dashboard", *where, "--port", str(port),
+            "--host", "127.0.0.1", "--headless"]  # fmt: skip
+    with served(argv, port, log=log) as url:
+        yield url
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
