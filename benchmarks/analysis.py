@@ -80,6 +80,13 @@ def cold_check(db: Path, report: Path) -> dict[str, float]:
     )  # fmt: skip
 
 
+def medians(runs: list[dict[str, float]], report: Path) -> tuple[float, float, int]:
+    """The checks' median seconds, their highest peak and the events the report counts."""
+    seconds = statistics.median(r["seconds"] for r in runs)
+    peak = max(r["peak_bytes"] for r in runs)
+    return seconds, peak, int(json.loads(report.read_text())["summary"]["events"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--requests", type=int, default=200_000)
@@ -112,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     t = statistics.median(r["seconds"] for r in typed)
-    c = statistics.median(r["seconds"] for r in cold)
-    peak = max(r["peak_bytes"] for r in cold)
-    events = json.loads(report.read_text())["summary"]["events"]
+    c, peak, events = medians(cold, report)
     print(f"\n{args.requests:,} requests, {events:,} events, {log.stat().st_size / 1e6:.0f} MB")
     print(f"typed read_ndjson (median of {args.repeat}): {t:.2f} s")
     print(f"analyzer check --db, cold (median):     {c:.2f} s  = {c / t:.2f}x the typed read")
@@ -128,9 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in runs:
             print(f"  cold check at {args.scale:,}: {r['seconds']:.2f} s, peak "
                   f"{r['peak_bytes'] / 2**20:.0f} MiB")  # fmt: skip
-        bc = statistics.median(r["seconds"] for r in runs)
-        bpeak = max(r["peak_bytes"] for r in runs)
-        bevents = json.loads(big_report.read_text())["summary"]["events"]
+        bc, bpeak, bevents = medians(runs, big_report)
         print(f"\n{args.scale:,} requests, {bevents:,} events")
         print(f"analyzer check --db, cold (median of {args.scale_repeat}): {bc:.2f} s")
         print(f"peak RSS of the check: {bpeak / 2**20:.0f} MiB ({bpeak / GIB:.2f} GiB)")
